@@ -1,0 +1,1 @@
+"""linewise: a line-by-line profiler with a C engine."""

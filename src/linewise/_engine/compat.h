@@ -1,0 +1,133 @@
+/* compat.h: every CPython version shim the engine needs, each with why.
+ *
+ * The rest of the engine calls these names and reads as if there were one Python.
+ * Supported: 3.10 and 3.11 (legacy trace hooks only), 3.12+ (sys.monitoring or legacy).
+ */
+#ifndef LINEWISE_COMPAT_H
+#define LINEWISE_COMPAT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+
+#if PY_VERSION_HEX < 0x030A0000
+#error "linewise needs Python 3.10 or newer"
+#endif
+
+/* PEP 669 (sys.monitoring) arrived in 3.12. */
+#define LW_HAVE_MONITORING (PY_VERSION_HEX >= 0x030C0000)
+
+/* Code-object extra slots: the underscore names were renamed PyUnstable_* in 3.12
+ * (gh-101101); the old names remain only as deprecated aliases. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define LW_Code_GetExtra PyUnstable_Code_GetExtra
+#define LW_Code_SetExtra PyUnstable_Code_SetExtra
+#define LW_RequestCodeExtraIndex PyUnstable_Eval_RequestCodeExtraIndex
+#else
+#define LW_Code_GetExtra _PyCode_GetExtra
+#define LW_Code_SetExtra _PyCode_SetExtra
+#define LW_RequestCodeExtraIndex _PyEval_RequestCodeExtraIndex
+#endif
+
+/* The code object a frame runs, borrowed. 3.11 made PyFrameObject opaque (bpo-46836);
+ * PyFrame_GetCode returns a new reference, which the frame keeps alive anyway. */
+static inline PyCodeObject *
+lw_frame_code(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    Py_DECREF(code);
+    return code;
+#else
+    return frame->f_code;
+#endif
+}
+
+/* The line a legacy trace event is for. During a trace call CPython stores the line in
+ * f_lineno; on 3.10 PyFrame_GetLineNumber ignores it when no Python-level trace function
+ * is set and rescans the line table (O(code size)), so read the field directly there. */
+static inline int
+lw_frame_line(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLineNumber(frame);
+#else
+    return frame->f_lineno;
+#endif
+}
+
+/* Byte offset of the frame's last instruction (-1 before the first). 3.10 stores it in
+ * code units; PyFrame_GetLasti (3.11+, bpo-40421) returns bytes. */
+static inline int
+lw_frame_lasti(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(frame);
+#else
+    return frame->f_lasti < 0 ? -1 : frame->f_lasti * 2;
+#endif
+}
+
+#if LW_HAVE_MONITORING
+/* Identity of the running Python frame, for sys.monitoring callbacks, which get no frame.
+ * The interpreter frame lives in the generator object for generators, so the key is
+ * stable across yields; asking for a PyFrameObject would allocate one. 3.13 moved
+ * current_frame from the _PyCFrame onto the thread state (gh-112529). */
+static inline void *
+lw_current_frame_key(void)
+{
+    PyThreadState *tstate = PyThreadState_GET();
+#if PY_VERSION_HEX >= 0x030D0000
+    return (void *)tstate->current_frame;
+#else
+    return (void *)tstate->cframe->current_frame;
+#endif
+}
+#endif
+
+
+/* Legacy backend, telling a yield from a return and a resume from a start. 3.10 has the
+ * frame state in the public struct (f_state, and f_lasti == -1 before the first
+ * instruction); 3.11 hid it (bpo-44032), so there the engine checks the last instruction's
+ * offset against the code's YIELD_VALUE / RESUME offsets instead (linetable.h). */
+#if PY_VERSION_HEX < 0x030B0000
+#define LW_FRAME_STATE_KNOWN 1
+static inline int lw_frame_is_suspended(PyFrameObject *f) { return f->f_state == FRAME_SUSPENDED; }
+static inline int lw_frame_has_started(PyFrameObject *f) { return f->f_lasti >= 0; }
+#else
+#define LW_FRAME_STATE_KNOWN 0
+#endif
+
+/* Setting another thread's C trace function: _PyEval_SetTrace is exported through 3.12;
+ * 3.13 moved it to the internal API (gh-105603) and offers only
+ * PyEval_SetTraceAllThreads (3.12+). */
+#define LW_HAVE_SETTRACE_TSTATE (PY_VERSION_HEX < 0x030D0000)
+
+/* Turning line events off for one frame (legacy backend, unprofiled code). The field is
+ * public on 3.10; 3.11 made PyFrameObject opaque, so go through the attribute. */
+static inline void
+lw_frame_no_lines(PyFrameObject *frame, PyObject *attr_name)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    if (PyObject_SetAttr((PyObject *)frame, attr_name, Py_False) < 0) {
+        PyErr_Clear();
+    }
+#else
+    (void)attr_name;
+    frame->f_trace_lines = 0;
+#endif
+}
+
+/* co_qualname exists from 3.11 (bpo-44530); before that the function's __qualname__
+ * is passed in from Python at registration. */
+#define LW_HAVE_CO_QUALNAME (PY_VERSION_HEX >= 0x030B0000)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LW_LIKELY(x) (x)
+#define LW_UNLIKELY(x) (x)
+#endif
+
+#endif /* LINEWISE_COMPAT_H */

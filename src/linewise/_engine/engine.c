@@ -1,0 +1,303 @@
+/* engine.c: the Engine type, one per LineProfiler: which code it watches, on or off,
+ * and reading its counts out. */
+#include "events.h"
+
+/* Activates (on) or deactivates this engine's codes. Returns 0, or -1 with an exception;
+ * on failure the codes already switched are switched back. */
+static int
+set_codes_active(EngineObject *self, lw_state *st, int on)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self->codes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, i));
+        if (e != NULL && lw_backend_code_active(st, e, on) < 0) {
+            if (on) {
+                /* Undo the ones switched on so far, keeping the first error. */
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                for (Py_ssize_t j = 0; j < i; j++) {
+                    CodeEntry *done = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, j));
+                    if (done != NULL) {
+                        (void)lw_backend_code_active(st, done, 0);
+                    }
+                }
+                PyErr_Clear();
+                PyErr_Restore(type, value, tb);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Turns the engine on. Returns 0, or -1 with an exception (and the engine still off). */
+static int
+engine_enable(EngineObject *self)
+{
+    lw_state *st = lw_get_state(self->module);
+    if (self->enabled) {
+        return 0;
+    }
+    if (st->n_enabled == 0 && lw_backend_start(self->module, st) < 0) {
+        return -1;
+    }
+    st->n_enabled++;
+    if (set_codes_active(self, st, 1) < 0) {
+        if (--st->n_enabled == 0) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            (void)lw_backend_stop(self->module, st);
+            PyErr_Clear();
+            PyErr_Restore(type, value, tb);
+        }
+        return -1;
+    }
+    self->enabled = 1;
+    return 0;
+}
+
+/* Turns the engine off. Returns 0, or -1 with an exception (the engine is off regardless). */
+static int
+engine_disable(EngineObject *self)
+{
+    lw_state *st = lw_get_state(self->module);
+    int status = 0;
+    if (!self->enabled) {
+        return 0;
+    }
+    self->enabled = 0;
+    if (set_codes_active(self, st, 0) < 0) {
+        status = -1;
+    }
+    if (--st->n_enabled == 0) {
+        if (status < 0) {
+            PyErr_Clear();
+        }
+        if (lw_backend_stop(self->module, st) < 0) {
+            status = -1;
+        }
+    }
+    return status;
+}
+
+static PyObject *
+Engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    EngineObject *self = NULL;  /* owned */
+    PyObject *module = NULL;    /* borrowed */
+    if (!PyArg_ParseTuple(args, "") || (kwds && PyDict_GET_SIZE(kwds))) {
+        PyErr_SetString(PyExc_TypeError, "Engine() takes no arguments");
+        return NULL;
+    }
+    module = PyType_GetModule(type);
+    if (module == NULL) {
+        return NULL;
+    }
+    self = (EngineObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->codes = PyList_New(0);
+    if (self->codes == NULL) {
+        goto error;
+    }
+    self->module = Py_NewRef(module);
+    return (PyObject *)self;
+error:
+    Py_XDECREF(self);
+    return NULL;
+}
+
+static void
+Engine_dealloc(EngineObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject *type_, *value, *tb;
+    PyErr_Fetch(&type_, &value, &tb);
+    if (self->module != NULL) {
+        lw_state *st = lw_get_state(self->module);
+        if (engine_disable(self) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);
+        }
+        if (self->codes != NULL) {
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++) {
+                CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, i));
+                if (e != NULL) {
+                    lw_entry_remove_slot(e, self);
+                }
+            }
+        }
+    }
+    Py_CLEAR(self->codes);
+    Py_CLEAR(self->module);
+    PyErr_Restore(type_, value, tb);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(add_code_doc,
+"add_code(code, first_line, last_line, yield_offsets=None) -> bool\n\n"
+"Watch `code`, counting lines first_line..last_line. yield_offsets: byte offsets of its\n"
+"YIELD_VALUE and resuming RESUME instructions (used by the legacy backend on 3.11+).\n"
+"Returns True if the code was new to this engine.");
+
+static PyObject *
+Engine_add_code(EngineObject *self, PyObject *args)
+{
+    PyObject *code;                     /* borrowed */
+    PyObject *yield_offsets = Py_None;  /* borrowed */
+    int first_line, last_line;
+    if (!PyArg_ParseTuple(args, "O!ii|O:add_code", &PyCode_Type, &code, &first_line,
+                          &last_line, &yield_offsets)) {
+        return NULL;
+    }
+    lw_state *st = lw_get_state(self->module);
+    CodeEntry *e = lw_code_entry_ensure(st->extra_index, code, first_line, last_line,
+                                        yield_offsets);
+    if (e == NULL) {
+        return NULL;
+    }
+    if (lw_entry_slot(e, self) != NULL) {
+        Py_RETURN_FALSE;
+    }
+    if (lw_entry_add_slot(e, self) < 0) {
+        return NULL;
+    }
+    if (PyList_Append(self->codes, code) < 0) {
+        goto error;
+    }
+    if (self->enabled && lw_backend_code_active(st, e, 1) < 0) {
+        Py_ssize_t n = PyList_GET_SIZE(self->codes);
+        (void)PyList_SetSlice(self->codes, n - 1, n, NULL);
+        goto error;
+    }
+    Py_RETURN_TRUE;
+error:
+    lw_entry_remove_slot(e, self);
+    return NULL;
+}
+
+static PyObject *
+Engine_enable(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (engine_enable(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Engine_disable(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (engine_disable(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(get_stats_doc,
+"get_stats() -> list of (code, [(lineno, hits, time_ns), ...])\n\n"
+"Every watched code object with the lines that ran, times in nanoseconds.");
+
+static PyObject *
+Engine_get_stats(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lw_state *st = lw_get_state(self->module);
+    double ns_per_tick = lw_timer_ns_per_tick();
+    PyObject *result = PyList_New(0);  /* owned */
+    PyObject *lines = NULL;            /* owned */
+    PyObject *item = NULL;             /* owned */
+    if (result == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++) {
+        PyObject *code = PyList_GET_ITEM(self->codes, i);
+        CodeEntry *e = lw_code_entry(st->extra_index, code);
+        LineSlot *slot = e ? lw_entry_slot(e, self) : NULL;
+        lines = PyList_New(0);
+        if (lines == NULL) {
+            goto error;
+        }
+        for (int j = 0; slot != NULL && j < e->n_lines; j++) {
+            LineStat *ls = &slot->lines[j];
+            if (ls->hits == 0 && ls->ticks == 0) {
+                continue;
+            }
+            long long ns = (long long)((double)ls->ticks * ns_per_tick + 0.5);
+            item = Py_BuildValue("(iKL)", e->first_line + j, (unsigned long long)ls->hits, ns);
+            if (item == NULL || PyList_Append(lines, item) < 0) {
+                goto error;
+            }
+            Py_CLEAR(item);
+        }
+        item = PyTuple_Pack(2, code, lines);
+        if (item == NULL || PyList_Append(result, item) < 0) {
+            goto error;
+        }
+        Py_CLEAR(item);
+        Py_CLEAR(lines);
+    }
+    return result;
+error:
+    Py_XDECREF(item);
+    Py_XDECREF(lines);
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *
+Engine_reset(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lw_state *st = lw_get_state(self->module);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++) {
+        CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, i));
+        LineSlot *slot = e ? lw_entry_slot(e, self) : NULL;
+        if (slot != NULL) {
+            memset(slot->lines, 0, (size_t)e->n_lines * sizeof(LineStat));
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Engine_get_enabled(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->enabled);
+}
+
+static PyObject *
+Engine_get_codes(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyList_GetSlice(self->codes, 0, PyList_GET_SIZE(self->codes));
+}
+
+static PyMethodDef Engine_methods[] = {
+    {"add_code", (PyCFunction)Engine_add_code, METH_VARARGS, add_code_doc},
+    {"enable", (PyCFunction)Engine_enable, METH_NOARGS, "Start counting (idempotent)."},
+    {"disable", (PyCFunction)Engine_disable, METH_NOARGS, "Stop counting (idempotent)."},
+    {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
+    {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Engine_getset[] = {
+    {"enabled", (getter)Engine_get_enabled, NULL, "Whether the engine is counting.", NULL},
+    {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Engine_slots[] = {
+    {Py_tp_new, Engine_new},
+    {Py_tp_dealloc, Engine_dealloc},
+    {Py_tp_methods, Engine_methods},
+    {Py_tp_getset, Engine_getset},
+    {Py_tp_doc, "The C side of one LineProfiler: the code it watches and its counts."},
+    {0, NULL},
+};
+
+PyType_Spec lw_engine_spec = {
+    .name = "linewise._engine.Engine",
+    .basicsize = sizeof(EngineObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Engine_slots,
+};

@@ -1,0 +1,68 @@
+/* frames.h: where each thread is in the profiled code.
+ *
+ * A per-thread stack parallels the call stack, holding one record per running profiled
+ * frame: which line it is on and since when. A line's time runs from its LINE event to
+ * the frame's next event (the next line, a return, a yield), so it includes the calls it
+ * makes. Each record is keyed by the frame's identity; an event whose frame is not on top
+ * resynchronises the stack (frames that left without an exit event are dropped, a frame
+ * first seen mid-way is pushed), so a missed event never mis-charges time for long.
+ *
+ * Generator frames leave the stack at a yield and come back at a resume, possibly after
+ * other frames ran; the SuspendTable parks what they need meanwhile: the line they
+ * yielded on and, for an await, when the wait began (that wait is charged to the line).
+ */
+#ifndef LINEWISE_FRAMES_H
+#define LINEWISE_FRAMES_H
+
+#include "compat.h"
+#include <stdint.h>
+
+struct CodeEntry;
+
+typedef struct {
+    void *key;                 /* frame identity (see compat.h / legacy.c) */
+    struct CodeEntry *entry;   /* borrowed: kept alive by the engines' code references */
+    int last_line;             /* line running since last_time; 0 before the first line */
+    int64_t last_time;         /* timer ticks */
+} FrameRec;
+
+typedef struct {
+    FrameRec *recs;    /* owned (raw allocator), cap long */
+    int size;
+    int cap;
+    uint64_t epoch;    /* lw_state.epoch when last used; older means stale */
+} ThreadStack;
+
+/* This thread's stack. Plain C thread-local: found without the interpreter's help. */
+extern _Thread_local ThreadStack lw_tstack;
+
+/* Grows the stack by doubling. Returns 0, or -1 on allocation failure (no exception:
+ * callers drop the event rather than raise inside someone else's program). */
+int lw_stack_grow(ThreadStack *ts);
+
+typedef struct {
+    void *key;                /* NULL marks an empty bucket */
+    struct CodeEntry *entry;  /* borrowed */
+    int line;                 /* the line it yielded or awaited on */
+    int64_t wait_start;       /* ticks when an await began, or -1 for a plain yield */
+} Suspended;
+
+/* Open addressing with linear probing; frames abandoned at a yield and never closed are
+ * forgotten in bulk when it grows past its cap (they would only leak a few bytes). */
+typedef struct {
+    Suspended *items;  /* owned, cap long, or NULL */
+    size_t cap;        /* a power of two, or 0 */
+    size_t used;
+} SuspendTable;
+
+/* Parks a record under key (replacing any). Drops it silently when out of memory. */
+void lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int line,
+                    int64_t wait_start);
+
+/* Takes the record under key out of the table into *out. Returns 1 if found, else 0. */
+int lw_suspend_take(SuspendTable *t, void *key, Suspended *out);
+
+/* Frees the table's storage. */
+void lw_suspend_clear(SuspendTable *t);
+
+#endif /* LINEWISE_FRAMES_H */

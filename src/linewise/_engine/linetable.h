@@ -1,0 +1,80 @@
+/* linetable.h: per-code line tables, shared by every profiler in the process.
+ *
+ * Each profiled code object carries a CodeEntry in one of its extra slots, so the hot
+ * path finds it in O(1) without hashing or allocating. The entry holds one LineSlot per
+ * engine (profiler) that registered the code: several profilers may watch the same
+ * function, each with its own counts. Lines are a flat array indexed by
+ * lineno - first_line.
+ */
+#ifndef LINEWISE_LINETABLE_H
+#define LINEWISE_LINETABLE_H
+
+#include "compat.h"
+#include <stdint.h>
+
+struct EngineObject;
+
+/* One line's totals for one engine. */
+typedef struct {
+    uint64_t hits;
+    int64_t ticks;   /* timer ticks charged to the line, see timer.h */
+} LineStat;
+
+typedef struct {
+    struct EngineObject *engine;  /* borrowed: the engine removes its slot before it dies */
+    LineStat *lines;              /* owned, CodeEntry.n_lines long */
+} LineSlot;
+
+/* How a code object suspends, which decides what a yield means for timing. */
+enum {
+    LW_KIND_PLAIN = 0,
+    LW_KIND_GENERATOR,     /* suspended time belongs to the consumer */
+    LW_KIND_COROUTINE,     /* an await's wait is charged to the await line */
+    LW_KIND_ASYNCGEN,      /* await: charged; yield: the consumer's */
+};
+
+typedef struct CodeEntry {
+    PyObject *code;          /* borrowed: the entry lives inside the code object's extra slot */
+    int first_line;          /* lowest line of the code (co_firstlineno, the decorator's line) */
+    int n_lines;             /* lines covered: first_line .. first_line + n_lines - 1 */
+    int kind;                /* LW_KIND_* */
+    int active;              /* enabled engines holding this code; events are on while > 0 */
+    int n_slots;
+    int cap_slots;
+    LineSlot *slots;         /* owned */
+    /* Legacy backend only: byte offsets (/2) that are YIELD_VALUE or a resuming RESUME, to
+     * tell a yield from a return and a resume from a start (3.11+: no frame state in API). */
+    Py_ssize_t n_yield_map;
+    unsigned char *yield_map;  /* owned, may be NULL */
+} CodeEntry;
+
+/* Requests the code-extra index for this interpreter. Returns 0, or -1 with an exception. */
+int lw_linetable_init(Py_ssize_t *index);
+
+/* The entry of a code object, or NULL when it has none (never sets an exception). */
+static inline CodeEntry *
+lw_code_entry(Py_ssize_t index, PyObject *code)
+{
+    void *extra = NULL;
+    if (LW_UNLIKELY(LW_Code_GetExtra(code, index, &extra) < 0)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return (CodeEntry *)extra;
+}
+
+/* Gets or creates the entry for `code`, covering lines first..last. `yield_offsets` is a
+ * sequence of byte offsets, or None. Returns the entry, or NULL with an exception set. */
+CodeEntry *lw_code_entry_ensure(Py_ssize_t index, PyObject *code, int first_line,
+                                int last_line, PyObject *yield_offsets);
+
+/* The slot of `engine` in `entry`, or NULL. */
+LineSlot *lw_entry_slot(CodeEntry *entry, struct EngineObject *engine);
+
+/* Adds a zeroed slot for `engine`. Returns 0, or -1 with an exception set. */
+int lw_entry_add_slot(CodeEntry *entry, struct EngineObject *engine);
+
+/* Removes and frees the slot of `engine`, if any. */
+void lw_entry_remove_slot(CodeEntry *entry, struct EngineObject *engine);
+
+#endif /* LINEWISE_LINETABLE_H */

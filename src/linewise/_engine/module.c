@@ -1,0 +1,176 @@
+/* module.c: the linewise._engine module: its state, its functions, backend choice. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "results.h"
+#include "state.h"
+#include "timer.h"
+
+/* Picks the backend: sys.monitoring where it exists, unless LINEWISE_BACKEND says
+ * "legacy". Returns 0, or -1 with an exception (a warning turned into an error). */
+static int
+choose_backend(lw_state *st)
+{
+    const char *want = getenv("LINEWISE_BACKEND");
+    st->backend = LW_HAVE_MONITORING ? LW_BACKEND_MONITORING : LW_BACKEND_LEGACY;
+    if (want == NULL || *want == '\0') {
+        return 0;
+    }
+    if (strcmp(want, "legacy") == 0) {
+        st->backend = LW_BACKEND_LEGACY;
+        return 0;
+    }
+    if (strcmp(want, "monitoring") == 0) {
+        if (!LW_HAVE_MONITORING) {
+            return PyErr_WarnEx(PyExc_RuntimeWarning,
+                                "LINEWISE_BACKEND=monitoring needs Python 3.12+; using legacy", 1);
+        }
+        return 0;
+    }
+    return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                            "LINEWISE_BACKEND=%s is not 'legacy' or 'monitoring'; ignored", want);
+}
+
+static int
+engine_exec(PyObject *module)
+{
+    lw_state *st = lw_get_state(module);
+    PyObject *type = NULL;  /* owned */
+    st->tool_id = -1;
+    lw_timer_init();
+    if (lw_linetable_init(&st->extra_index) < 0 || choose_backend(st) < 0) {
+        return -1;
+    }
+#if LW_HAVE_MONITORING
+    if (lw_monitoring_init(module, st) < 0) {
+        return -1;
+    }
+#endif
+    if (lw_legacy_init(module, st) < 0) {
+        return -1;
+    }
+    type = PyType_FromModuleAndSpec(module, &lw_engine_spec, NULL);
+    if (type == NULL) {
+        goto error;
+    }
+    st->engine_type = (PyTypeObject *)Py_NewRef(type);
+    if (PyModule_AddObjectRef(module, "Engine", type) < 0) {
+        goto error;
+    }
+    Py_CLEAR(type);
+    const char *backend = st->backend == LW_BACKEND_MONITORING ? "monitoring" : "legacy";
+    if (PyModule_AddStringConstant(module, "backend", backend) < 0 ||
+        PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
+        goto error;
+    }
+#ifdef LINEWISE_NULL_HOOK
+    if (PyModule_AddIntConstant(module, "null_hook", 1) < 0) {
+        goto error;
+    }
+#else
+    if (PyModule_AddIntConstant(module, "null_hook", 0) < 0) {
+        goto error;
+    }
+#endif
+    return 0;
+error:
+    Py_XDECREF(type);
+    return -1;
+}
+
+static PyObject *
+timer_now(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    return PyLong_FromLongLong(lw_timer_now());
+}
+
+static PyObject *
+ns_per_tick(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    return PyFloat_FromDouble(lw_timer_ns_per_tick());
+}
+
+static PyObject *
+diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    lw_state *st = lw_get_state(module);
+    return Py_BuildValue("{sisisKsisn}", "enabled_engines", st->n_enabled, "tool_id",
+                         st->tool_id, "dropped_events", (unsigned long long)st->dropped,
+                         "thread_stack_depth", lw_tstack.epoch == st->epoch ? lw_tstack.size : 0,
+                         "suspended_frames", (Py_ssize_t)st->suspended.used);
+}
+
+static PyMethodDef module_methods[] = {
+    {"timer_now", timer_now, METH_NOARGS, "The current timer reading, in ticks."},
+    {"ns_per_tick", ns_per_tick, METH_NOARGS, "Nanoseconds per timer tick (calibrated)."},
+    {"diagnostics", diagnostics, METH_NOARGS, "Internal counters, for tests."},
+    LW_RESULTS_METHODS
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    lw_state *st = lw_get_state(module);
+    Py_VISIT(st->engine_type);
+    Py_VISIT(st->monitoring);
+    Py_VISIT(st->callbacks);
+    Py_VISIT(st->bootstrap);
+    Py_VISIT(st->saved_threading_trace);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    lw_state *st = lw_get_state(module);
+    Py_CLEAR(st->engine_type);
+    Py_CLEAR(st->monitoring);
+    Py_CLEAR(st->callbacks);
+    Py_CLEAR(st->bootstrap);
+    Py_CLEAR(st->saved_threading_trace);
+    Py_CLEAR(st->str_f_trace_lines);
+    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
+        Py_CLEAR(st->saved[i].obj);
+    }
+    PyMem_RawFree(st->saved);
+    st->saved = NULL;
+    st->n_saved = 0;
+    lw_suspend_clear(&st->suspended);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    (void)module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, engine_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Thread stacks are C thread-locals and the hooks are process-wide. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef engine_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "linewise._engine",
+    .m_doc = "The C engine of linewise: event hooks, timer, line tables, results files.",
+    .m_size = sizeof(lw_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__engine(void)
+{
+    return PyModuleDef_Init(&engine_module);
+}

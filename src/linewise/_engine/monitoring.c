@@ -1,0 +1,326 @@
+/* monitoring.c: the Python 3.12+ backend, PEP 669 sys.monitoring with C callables.
+ *
+ * PY_START, PY_RESUME, LINE, PY_RETURN and PY_YIELD are enabled locally on the profiled
+ * code objects only, so the rest of the program runs uninstrumented. PY_UNWIND and
+ * PY_THROW can only be enabled globally; their callbacks drop unprofiled code at the
+ * first check. We hold one tool id while any engine is enabled and never touch others.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "events.h"
+
+#if LW_HAVE_MONITORING
+
+#ifdef LINEWISE_NULL_HOOK
+/* Benchmark floor: every callback reads the timer and returns. */
+volatile int64_t lw_null_sink;
+#define NULL_HOOK_RETURN()          \
+    do {                            \
+        lw_null_sink = lw_timer_now(); \
+        Py_RETURN_NONE;             \
+    } while (0)
+#else
+#define NULL_HOOK_RETURN() ((void)0)
+#endif
+
+/* The entry of an active profiled code object, or NULL. */
+static inline CodeEntry *
+active_entry(lw_state *st, PyObject *code)
+{
+    CodeEntry *e = lw_code_entry(st->extra_index, code);
+    return (e != NULL && e->active) ? e : NULL;
+}
+
+static PyObject *
+on_line_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    NULL_HOOK_RETURN();
+    int64_t now = lw_timer_now();
+    lw_state *st = lw_get_state(module);
+    CodeEntry *e;
+    if (LW_LIKELY(nargs >= 2) && (e = active_entry(st, args[0])) != NULL) {
+        int line = (int)PyLong_AsLong(args[1]);
+        lw_on_line(st, lw_current_frame_key(), e, line, now);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+on_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    NULL_HOOK_RETURN();
+    int64_t now = lw_timer_now();
+    lw_state *st = lw_get_state(module);
+    CodeEntry *e;
+    if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_on_start(st, lw_current_frame_key(), e, now);
+    }
+    Py_RETURN_NONE;
+}
+
+/* PY_RESUME and PY_THROW (a generator entered through throw() or close()). */
+static PyObject *
+on_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    NULL_HOOK_RETURN();
+    int64_t now = lw_timer_now();
+    lw_state *st = lw_get_state(module);
+    CodeEntry *e;
+    if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_on_resume(st, lw_current_frame_key(), e, now);
+    }
+    Py_RETURN_NONE;
+}
+
+/* PY_RETURN and PY_UNWIND. */
+static PyObject *
+on_leave(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    NULL_HOOK_RETURN();
+    int64_t now = lw_timer_now();
+    lw_state *st = lw_get_state(module);
+    CodeEntry *e;
+    if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_on_exit(st, lw_current_frame_key(), e, now);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+on_yield(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    NULL_HOOK_RETURN();
+    int64_t now = lw_timer_now();
+    lw_state *st = lw_get_state(module);
+    CodeEntry *e;
+    if (LW_LIKELY(nargs >= 3) && (e = active_entry(st, args[0])) != NULL) {
+        lw_on_yield(st, lw_current_frame_key(), e, lw_is_await(e, args[2]), now);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef callback_defs[] = {
+    {"_on_line", (PyCFunction)(void (*)(void))on_line_event, METH_FASTCALL, NULL},
+    {"_on_start", (PyCFunction)(void (*)(void))on_start, METH_FASTCALL, NULL},
+    {"_on_resume", (PyCFunction)(void (*)(void))on_resume, METH_FASTCALL, NULL},
+    {"_on_exit", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
+    {"_on_yield", (PyCFunction)(void (*)(void))on_yield, METH_FASTCALL, NULL},
+};
+
+/* Event name in sys.monitoring.events -> index into callback_defs. */
+static const struct {
+    const char *event;
+    int callback;
+} event_map[] = {
+    {"LINE", 0},      {"PY_START", 1},  {"PY_RESUME", 2}, {"PY_THROW", 2},
+    {"PY_RETURN", 3}, {"PY_UNWIND", 3}, {"PY_YIELD", 4},
+};
+#define N_EVENTS (sizeof(event_map) / sizeof(event_map[0]))
+
+static long local_events;   /* bit set for set_local_events, read at init */
+static long global_events;  /* PY_UNWIND | PY_THROW */
+
+/* Reads sys.monitoring and builds the callables. Returns 0, or -1 with an exception. */
+int
+lw_monitoring_init(PyObject *module, lw_state *st)
+{
+    PyObject *sys = NULL;     /* owned */
+    PyObject *events = NULL;  /* owned */
+    PyObject *pairs = NULL;   /* owned */
+    PyObject *bit = NULL;     /* owned */
+    PyObject *callable = NULL;  /* owned */
+    st->tool_id = -1;
+    sys = PyImport_ImportModule("sys");
+    if (sys == NULL) {
+        goto error;
+    }
+    st->monitoring = PyObject_GetAttrString(sys, "monitoring");
+    if (st->monitoring == NULL) {
+        goto error;
+    }
+    events = PyObject_GetAttrString(st->monitoring, "events");
+    if (events == NULL) {
+        goto error;
+    }
+    pairs = PyTuple_New(N_EVENTS);
+    if (pairs == NULL) {
+        goto error;
+    }
+    local_events = global_events = 0;
+    for (size_t i = 0; i < N_EVENTS; i++) {
+        bit = PyObject_GetAttrString(events, event_map[i].event);
+        if (bit == NULL) {
+            goto error;
+        }
+        long value = PyLong_AsLong(bit);
+        if (value == -1 && PyErr_Occurred()) {
+            goto error;
+        }
+        int is_global = strcmp(event_map[i].event, "PY_UNWIND") == 0 ||
+                        strcmp(event_map[i].event, "PY_THROW") == 0;
+        if (is_global) {
+            global_events |= value;
+        }
+        else {
+            local_events |= value;
+        }
+        callable = PyCFunction_NewEx(&callback_defs[event_map[i].callback], module, NULL);
+        if (callable == NULL) {
+            goto error;
+        }
+        PyObject *pair = PyTuple_Pack(2, bit, callable);
+        if (pair == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(pairs, (Py_ssize_t)i, pair);
+        Py_CLEAR(bit);
+        Py_CLEAR(callable);
+    }
+    st->callbacks = pairs;
+    Py_DECREF(sys);
+    Py_DECREF(events);
+    return 0;
+error:
+    Py_XDECREF(sys);
+    Py_XDECREF(events);
+    Py_XDECREF(pairs);
+    Py_XDECREF(bit);
+    Py_XDECREF(callable);
+    return -1;
+}
+
+/* Calls sys.monitoring.<name>(*args) and drops the result. Returns 0, or -1 with an
+ * exception set. */
+static int
+call_monitoring(lw_state *st, const char *name, const char *format, ...)
+{
+    PyObject *func = NULL;    /* owned */
+    PyObject *args = NULL;    /* owned */
+    PyObject *result = NULL;  /* owned */
+    va_list va;
+    func = PyObject_GetAttrString(st->monitoring, name);
+    if (func == NULL) {
+        goto error;
+    }
+    va_start(va, format);
+    args = Py_VaBuildValue(format, va);
+    va_end(va);
+    if (args == NULL) {
+        goto error;
+    }
+    result = PyObject_Call(func, args, NULL);
+    if (result == NULL) {
+        goto error;
+    }
+    Py_DECREF(func);
+    Py_DECREF(args);
+    Py_DECREF(result);
+    return 0;
+error:
+    Py_XDECREF(func);
+    Py_XDECREF(args);
+    return -1;
+}
+
+/* Whether tool `id` is free (sys.monitoring.get_tool(id) is None): 1, 0, or -1 with an
+ * exception set. */
+static int
+tool_is_free(lw_state *st, int id)
+{
+    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", id);  /* owned */
+    if (name == NULL) {
+        return -1;
+    }
+    int is_free = (name == Py_None);
+    Py_DECREF(name);
+    return is_free;
+}
+
+int
+lw_monitoring_start(lw_state *st)
+{
+    /* PROFILER_ID first, then ids no standard tool claims, the debugger's and coverage's last. */
+    static const int preference[] = {2, 3, 4, 5, 0, 1};
+    int id = -1;
+    for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
+        int is_free = tool_is_free(st, preference[i]);
+        if (is_free < 0) {
+            return -1;
+        }
+        if (is_free) {
+            id = preference[i];
+            break;
+        }
+    }
+    if (id < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "linewise: every sys.monitoring tool id is in use by other tools");
+        return -1;
+    }
+    if (call_monitoring(st, "use_tool_id", "(is)", id, "linewise") < 0) {
+        return -1;
+    }
+    st->tool_id = id;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
+        if (call_monitoring(st, "register_callback", "(iOO)", id, PyTuple_GET_ITEM(pair, 0),
+                            PyTuple_GET_ITEM(pair, 1)) < 0) {
+            goto error;
+        }
+    }
+    if (call_monitoring(st, "set_events", "(il)", id, global_events) < 0) {
+        goto error;
+    }
+    return 0;
+error:
+    {
+        PyObject *exc = PyErr_GetRaisedException();  /* owned */
+        (void)lw_monitoring_stop(st);
+        PyErr_Clear();
+        PyErr_SetRaisedException(exc);
+    }
+    return -1;
+}
+
+int
+lw_monitoring_stop(lw_state *st)
+{
+    int id = st->tool_id;
+    PyObject *first_exc = NULL;  /* owned: the first failure, raised at the end */
+    if (id < 0) {
+        return 0;
+    }
+    /* Undo every step even if one fails, so the tool id is never left half set up. */
+#define STEP(call)                                          \
+    if ((call) < 0 && first_exc == NULL) {                  \
+        first_exc = PyErr_GetRaisedException();             \
+    }                                                       \
+    PyErr_Clear();
+    STEP(call_monitoring(st, "set_events", "(ii)", id, 0));
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
+        STEP(call_monitoring(st, "register_callback", "(iOO)", id, PyTuple_GET_ITEM(pair, 0),
+                             Py_None));
+    }
+    STEP(call_monitoring(st, "free_tool_id", "(i)", id));
+#undef STEP
+    st->tool_id = -1;
+    if (first_exc != NULL) {
+        PyErr_SetRaisedException(first_exc);
+        return -1;
+    }
+    return 0;
+}
+
+int
+lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
+{
+    if (st->tool_id < 0) {
+        return 0;
+    }
+    return call_monitoring(st, "set_local_events", "(iOl)", st->tool_id, code,
+                           on ? local_events : 0L);
+}
+
+#endif /* LW_HAVE_MONITORING */

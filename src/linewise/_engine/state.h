@@ -1,0 +1,74 @@
+/* state.h: the module state and the Engine object, shared by every file of the engine. */
+#ifndef LINEWISE_STATE_H
+#define LINEWISE_STATE_H
+
+#include "compat.h"
+#include "frames.h"
+#include "linetable.h"
+
+enum { LW_BACKEND_LEGACY = 0, LW_BACKEND_MONITORING = 1 };
+
+/* A thread state and the C trace function it had before the legacy backend took over. */
+typedef struct {
+    PyThreadState *tstate;  /* borrowed, compared only: the thread may have ended */
+    Py_tracefunc func;
+    PyObject *obj;          /* owned */
+} SavedTrace;
+
+typedef struct {
+    Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers */
+    PyTypeObject *engine_type;  /* owned */
+    int backend;                /* LW_BACKEND_*, fixed at import */
+    int n_enabled;              /* engines enabled now; the backend is on while > 0 */
+    uint64_t epoch;             /* bumped each time the backend starts: older thread
+                                   stacks (frames.h) are stale and get cleared */
+    SuspendTable suspended;     /* generator frames parked at a yield or await */
+    uint64_t dropped;           /* events lost to allocation failure (never raised) */
+
+    /* sys.monitoring backend */
+    int tool_id;                /* our tool id while started, else -1 */
+    PyObject *monitoring;       /* owned: the sys.monitoring module, or NULL */
+    PyObject *callbacks;        /* owned: tuple of (event bit, C callable) pairs */
+
+    /* legacy backend */
+    SavedTrace *saved;          /* owned array: what each thread had before enable */
+    Py_ssize_t n_saved;
+    PyObject *bootstrap;        /* owned: C callable given to threading.settrace */
+    PyObject *saved_threading_trace;  /* owned: threading's hook before ours */
+    PyObject *str_f_trace_lines;      /* owned, interned */
+} lw_state;
+
+typedef struct EngineObject {
+    PyObject_HEAD
+    int enabled;        /* counted in this engine's slots while nonzero */
+    PyObject *codes;    /* owned list of the code objects registered here (kept alive) */
+    PyObject *module;   /* owned: the module whose state holds the backend */
+} EngineObject;
+
+static inline lw_state *
+lw_get_state(PyObject *module)
+{
+    return (lw_state *)PyModule_GetState(module);
+}
+
+/* engine.c */
+extern PyType_Spec lw_engine_spec;
+
+/* backend.c: turning the chosen backend on and off, and per-code activation.
+ * Each returns 0, or -1 with an exception set. */
+int lw_backend_start(PyObject *module, lw_state *st);
+int lw_backend_stop(PyObject *module, lw_state *st);
+int lw_backend_code_active(lw_state *st, CodeEntry *entry, int on);
+
+/* monitoring.c / legacy.c */
+#if LW_HAVE_MONITORING
+int lw_monitoring_init(PyObject *module, lw_state *st);
+int lw_monitoring_start(lw_state *st);
+int lw_monitoring_stop(lw_state *st);
+int lw_monitoring_set_code(lw_state *st, PyObject *code, int on);
+#endif
+int lw_legacy_init(PyObject *module, lw_state *st);
+int lw_legacy_start(PyObject *module, lw_state *st);
+int lw_legacy_stop(lw_state *st);
+
+#endif /* LINEWISE_STATE_H */
