@@ -1,1 +1,7 @@
-"""linewise: a line-by-line profiler with a C engine."""
+"""linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler."""
+__version__ = "0.1.0"
+
+from .results import LineStats, ResultsError, load_stats  # noqa: E402
+from .profiler import LineProfiler, show_func, show_text  # noqa: E402
+
+__all__ = ["LineProfiler", "LineStats", "ResultsError", "load_stats", "show_text", "show_func"]
