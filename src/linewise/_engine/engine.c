@@ -30,20 +30,20 @@ set_codes_active(EngineObject *self, lw_state *st, int on)
     return 0;
 }
 
-/* Turns the engine on. Returns 0, or -1 with an exception (and the engine still off). */
+/* Instruments the engine's codes, starting the backend if it is the first armed engine.
+ * Returns 0, or -1 with an exception (and the engine still unarmed). */
 static int
-engine_enable(EngineObject *self)
+engine_arm(EngineObject *self, lw_state *st)
 {
-    lw_state *st = lw_get_state(self->module);
-    if (self->enabled) {
+    if (self->armed) {
         return 0;
     }
-    if (st->n_enabled == 0 && lw_backend_start(self->module, st) < 0) {
+    if (st->n_armed == 0 && lw_backend_start(self->module, st) < 0) {
         return -1;
     }
-    st->n_enabled++;
+    st->n_armed++;
     if (set_codes_active(self, st, 1) < 0) {
-        if (--st->n_enabled == 0) {
+        if (--st->n_armed == 0) {
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);
             (void)lw_backend_stop(self->module, st);
@@ -52,24 +52,24 @@ engine_enable(EngineObject *self)
         }
         return -1;
     }
-    self->enabled = 1;
+    self->armed = 1;
     return 0;
 }
 
-/* Turns the engine off. Returns 0, or -1 with an exception (the engine is off regardless). */
+/* Removes the instrumentation, stopping the backend with the last armed engine.
+ * Returns 0, or -1 with an exception (the engine is unarmed regardless). */
 static int
-engine_disable(EngineObject *self)
+engine_disarm(EngineObject *self, lw_state *st)
 {
-    lw_state *st = lw_get_state(self->module);
     int status = 0;
-    if (!self->enabled) {
+    if (!self->armed) {
         return 0;
     }
-    self->enabled = 0;
+    self->armed = 0;
     if (set_codes_active(self, st, 0) < 0) {
         status = -1;
     }
-    if (--st->n_enabled == 0) {
+    if (--st->n_armed == 0) {
         if (status < 0) {
             PyErr_Clear();
         }
@@ -78,6 +78,31 @@ engine_disable(EngineObject *self)
         }
     }
     return status;
+}
+
+/* Turns counting on. Returns 0, or -1 with an exception (and counting still off). */
+static int
+engine_enable(EngineObject *self)
+{
+    if (engine_arm(self, lw_get_state(self->module)) < 0) {
+        return -1;
+    }
+    self->enabled = 1;
+    return 0;
+}
+
+/* Turns counting off, and the instrumentation too unless keep_armed (honoured only by the
+ * monitoring backend: an armed legacy hook would slow every call in the program).
+ * Returns 0, or -1 with an exception (counting is off regardless). */
+static int
+engine_disable(EngineObject *self, int keep_armed)
+{
+    lw_state *st = lw_get_state(self->module);
+    self->enabled = 0;
+    if (keep_armed && st->backend == LW_BACKEND_MONITORING) {
+        return 0;
+    }
+    return engine_disarm(self, st);
 }
 
 static PyObject *
@@ -116,7 +141,7 @@ Engine_dealloc(EngineObject *self)
     PyErr_Fetch(&type_, &value, &tb);
     if (self->module != NULL) {
         lw_state *st = lw_get_state(self->module);
-        if (engine_disable(self) < 0) {
+        if (engine_disable(self, 0) < 0) {
             PyErr_WriteUnraisable((PyObject *)self);
         }
         if (self->codes != NULL) {
@@ -166,7 +191,7 @@ Engine_add_code(EngineObject *self, PyObject *args)
     if (PyList_Append(self->codes, code) < 0) {
         goto error;
     }
-    if (self->enabled && lw_backend_code_active(st, e, 1) < 0) {
+    if (self->armed && lw_backend_code_active(st, e, 1) < 0) {
         Py_ssize_t n = PyList_GET_SIZE(self->codes);
         (void)PyList_SetSlice(self->codes, n - 1, n, NULL);
         goto error;
@@ -187,12 +212,23 @@ Engine_enable(EngineObject *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
-Engine_disable(EngineObject *self, PyObject *Py_UNUSED(ignored))
+Engine_disable(EngineObject *self, PyObject *args, PyObject *kwds)
 {
-    if (engine_disable(self) < 0) {
+    static char *kwlist[] = {"keep_armed", NULL};
+    int keep_armed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:disable", kwlist, &keep_armed)) {
+        return NULL;
+    }
+    if (engine_disable(self, keep_armed) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+Engine_get_armed(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->armed);
 }
 
 PyDoc_STRVAR(get_stats_doc,
@@ -274,7 +310,9 @@ Engine_get_codes(EngineObject *self, void *Py_UNUSED(closure))
 static PyMethodDef Engine_methods[] = {
     {"add_code", (PyCFunction)Engine_add_code, METH_VARARGS, add_code_doc},
     {"enable", (PyCFunction)Engine_enable, METH_NOARGS, "Start counting (idempotent)."},
-    {"disable", (PyCFunction)Engine_disable, METH_NOARGS, "Stop counting (idempotent)."},
+    {"disable", (PyCFunction)(void (*)(void))Engine_disable, METH_VARARGS | METH_KEYWORDS,
+     "disable(keep_armed=False): stop counting (idempotent). keep_armed leaves the code\n"
+     "instrumented so that the next enable() is nearly free (monitoring backend only)."},
     {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
     {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
     {NULL, NULL, 0, NULL},
@@ -282,6 +320,7 @@ static PyMethodDef Engine_methods[] = {
 
 static PyGetSetDef Engine_getset[] = {
     {"enabled", (getter)Engine_get_enabled, NULL, "Whether the engine is counting.", NULL},
+    {"armed", (getter)Engine_get_armed, NULL, "Whether the engine's code is instrumented.", NULL},
     {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

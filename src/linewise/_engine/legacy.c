@@ -100,7 +100,7 @@ bootstrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs == 3 && PyFrame_Check(args[0])) {
         lw_state *st = lw_get_state(module);
-        if (st->n_enabled > 0) {
+        if (st->n_armed > 0) {
             PyEval_SetTrace(trace, module);
             (void)trace(module, (PyFrameObject *)args[0], PyTrace_CALL, Py_None);
         }

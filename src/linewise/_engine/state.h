@@ -19,7 +19,7 @@ typedef struct {
     Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers */
     PyTypeObject *engine_type;  /* owned */
     int backend;                /* LW_BACKEND_*, fixed at import */
-    int n_enabled;              /* engines enabled now; the backend is on while > 0 */
+    int n_armed;                /* engines armed now; the backend is on while > 0 */
     uint64_t epoch;             /* bumped each time the backend starts: older thread
                                    stacks (frames.h) are stale and get cleared */
     SuspendTable suspended;     /* generator frames parked at a yield or await */
@@ -40,7 +40,11 @@ typedef struct {
 
 typedef struct EngineObject {
     PyObject_HEAD
-    int enabled;        /* counted in this engine's slots while nonzero */
+    int enabled;        /* events are counted in this engine's slots while nonzero */
+    int armed;          /* its codes are instrumented (implied by enabled). An engine
+                           disabled with keep_armed stays armed, so that the next enable
+                           (a decorated function's next call) costs a flag write instead of
+                           re-instrumenting; events then reach it but are not counted. */
     PyObject *codes;    /* owned list of the code objects registered here (kept alive) */
     PyObject *module;   /* owned: the module whose state holds the backend */
 } EngineObject;

@@ -1,0 +1,331 @@
+"""LineProfiler: line_profiler's API over the C engine.
+
+Everything here runs when functions are registered or results are read, never per event:
+the events are handled in C (linewise._engine).
+"""
+from __future__ import annotations
+
+import dis
+import functools
+import inspect
+import sys
+import types
+
+from . import _engine
+from .report import show_func, show_text
+from .results import LineStats, default_meta, dump_stats
+
+__all__ = ["LineProfiler", "show_func", "show_text"]
+
+_GENERATOR_FLAGS = (
+    inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+    | inspect.CO_ITERABLE_COROUTINE
+)
+
+
+def _line_range(code: types.CodeType) -> tuple[int, int]:
+    """The lowest and highest line a code object can report."""
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    first = min([code.co_firstlineno, *lines])
+    return first, max([first, *lines])
+
+
+def _yield_offsets(code: types.CodeType) -> list[int] | None:
+    """Byte offsets where a generator-like frame suspends or resumes (legacy backend)."""
+    if not code.co_flags & _GENERATOR_FLAGS:
+        return None
+    return [
+        ins.offset for ins in dis.get_instructions(code)
+        if ins.opname == "YIELD_VALUE" or (ins.opname == "RESUME" and ins.arg)
+    ]
+
+
+def _functions_of(obj, seen: set) -> list[types.FunctionType]:
+    """The Python functions behind a callable-like object: methods, wrappers, properties,
+    partials, classes (their members, nested classes included). Builtins give none."""
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, types.MethodType):
+        return _functions_of(obj.__func__, seen)
+    if isinstance(obj, (classmethod, staticmethod)):
+        return _functions_of(obj.__func__, seen)
+    if isinstance(obj, (functools.partial, functools.partialmethod, functools.cached_property)):
+        return _functions_of(obj.func, seen)
+    if isinstance(obj, property):
+        found = []
+        for part in (obj.fget, obj.fset, obj.fdel):
+            if part is not None:
+                found += _functions_of(part, seen)
+        return found
+    if isinstance(obj, type):
+        found = []
+        for member in vars(obj).values():
+            if isinstance(member, type) and member.__qualname__.startswith(obj.__qualname__ + "."):
+                found += _functions_of(member, seen)
+            elif not isinstance(member, type):
+                found += _functions_of(member, seen)
+        return found
+    if isinstance(obj, types.FunctionType):
+        # A functools.wraps wrapper: profile the wrapper and what it wraps, so a decorated
+        # method (e.g. scikit-learn's fit) shows its own body, not only the decorator's.
+        found = [obj]
+        inner = getattr(obj, "__wrapped__", None)
+        if inner is not None:
+            found += _functions_of(inner, seen)
+        return found
+    inner = getattr(obj, "__wrapped__", None)
+    if inner is not None:
+        return _functions_of(inner, seen)
+    return []
+
+
+class LineProfiler:
+    """Profiles the functions given (or added later) line by line.
+
+    A drop-in for ``line_profiler.LineProfiler``: add functions, classes or modules, run
+    code with it enabled (``with``, ``run``, ``runcall``, ``enable()``, or as a decorator),
+    then ``print_stats()``, ``get_stats()`` or ``dump_stats(path)``.
+    """
+
+    def __init__(self, *functions):
+        self._engine = _engine.Engine()
+        self.functions: list = []
+        self.enable_count = 0
+        self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
+        for func in functions:
+            self.add_callable(func)
+
+    # -- choosing what to profile ------------------------------------------------------
+
+    def add_function(self, func) -> int:
+        """Profiles `func`; returns how many code objects were new to this profiler."""
+        return self.add_callable(func)
+
+    def add_callable(self, obj) -> int:
+        """Profiles every Python function behind `obj` (see _functions_of); returns how many
+        code objects were new. A builtin or C function has no lines: it is skipped with a
+        warning, as is anything not callable."""
+        funcs = _functions_of(obj, set())
+        if not funcs:
+            import warnings
+
+            warnings.warn(
+                f"linewise: {obj!r} has no Python code to profile (builtin or C function?); skipped",
+                stacklevel=3,
+            )
+            return 0
+        added = 0
+        for func in funcs:
+            code = func.__code__
+            first, last = _line_range(code)
+            if self._engine.add_code(code, first, last, _yield_offsets(code)):
+                self._names[code] = func.__qualname__
+                self.functions.append(func)
+                added += 1
+        return added
+
+    def add_class(self, cls) -> int:
+        """Profiles every method of `cls` and of the classes nested in it."""
+        if not isinstance(cls, type):
+            raise TypeError(f"add_class() needs a class, not {type(cls).__name__}")
+        return self.add_callable(cls) if _functions_of(cls, set()) else 0
+
+    def add_module(self, module) -> int:
+        """Profiles every function and class defined in `module` (not the ones it imports)."""
+        if not isinstance(module, types.ModuleType):
+            raise TypeError(f"add_module() needs a module, not {type(module).__name__}")
+        added = 0
+        for value in list(vars(module).values()):
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            if isinstance(value, (type, types.FunctionType)) and _functions_of(value, set()):
+                added += self.add_callable(value)
+        return added
+
+    # -- turning it on and off ---------------------------------------------------------
+
+    def enable(self) -> None:
+        self._engine.enable()
+
+    def disable(self) -> None:
+        self._engine.disable()
+
+    def enable_by_count(self) -> None:
+        """enable(), counted: nested enables need as many disables."""
+        if self.enable_count == 0:
+            self._engine.enable()
+        self.enable_count += 1
+
+    def disable_by_count(self) -> None:
+        if self.enable_count <= 0:
+            return
+        self.enable_count -= 1
+        if self.enable_count == 0:
+            # Stays instrumented (monitoring backend): the next call re-enables for free.
+            self._engine.disable(keep_armed=True)
+
+    def __enter__(self):
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable_by_count()
+        return False
+
+    # -- running code under it ---------------------------------------------------------
+
+    def run(self, cmd: str):
+        """Runs `cmd` in __main__'s namespace with profiling on; returns self."""
+        import __main__
+
+        return self.runctx(cmd, __main__.__dict__, __main__.__dict__)
+
+    def runctx(self, cmd: str, globals, locals):
+        """Runs `cmd` with these namespaces and profiling on; returns self."""
+        self.enable_by_count()
+        try:
+            exec(cmd, globals, locals)
+        finally:
+            self.disable_by_count()
+        return self
+
+    def runcall(self, func, /, *args, **kwargs):
+        """Calls func(*args, **kwargs) with profiling on; returns its result."""
+        self.enable_by_count()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.disable_by_count()
+
+    # -- as a decorator ----------------------------------------------------------------
+
+    def __call__(self, func):
+        """Decorator: profiles `func` and returns a wrapper that enables profiling while it
+        runs (a class is profiled whole and returned unchanged)."""
+        if isinstance(func, type):
+            self.add_class(func)
+            return func
+        self.add_callable(func)
+        if isinstance(func, (property, classmethod, staticmethod, functools.cached_property)):
+            return func  # descriptors: profiled while enabled, not self-enabling
+        if inspect.isasyncgenfunction(func):
+            return self._wrap_asyncgen(func)
+        if inspect.iscoroutinefunction(func):
+            return self._wrap_coroutine(func)
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+        return self._wrap_function(func)
+
+    def wrap_function(self, func):
+        return self(func)
+
+    def _wrap_function(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            self.enable_by_count()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.disable_by_count()
+
+        wrapper.__line_profiler_wrapped__ = True
+        return wrapper
+
+    def _wrap_generator(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            to_send, to_throw = None, None
+            while True:
+                self.enable_by_count()
+                try:
+                    if to_throw is not None:
+                        item = gen.throw(to_throw)
+                    else:
+                        item = gen.send(to_send)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    self.disable_by_count()
+                to_send, to_throw = None, None
+                try:
+                    to_send = yield item
+                except GeneratorExit:
+                    self.runcall(gen.close)
+                    raise
+                except BaseException as exc:  # noqa: B036 - forwarded into the generator
+                    to_throw = exc
+
+        return wrapper
+
+    def _wrap_coroutine(self, func):
+        @functools.wraps(func)
+        async def wrapper(*args, **kwargs):
+            self.enable_by_count()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self.disable_by_count()
+
+        return wrapper
+
+    def _wrap_asyncgen(self, func):
+        @functools.wraps(func)
+        async def wrapper(*args, **kwargs):
+            self.enable_by_count()
+            try:
+                async for item in func(*args, **kwargs):
+                    yield item
+            finally:
+                self.disable_by_count()
+
+        return wrapper
+
+    # -- results ---------------------------------------------------------------------
+
+    def get_stats(self) -> LineStats:
+        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``."""
+        timings: dict = {}
+        for code, lines in self._engine.get_stats():
+            key = (code.co_filename, code.co_firstlineno, self._names.get(code, code.co_name))
+            if key in timings and lines:
+                # Two code objects with one identity (a module reloaded): sum them.
+                merged = {ln: (h, t) for ln, h, t in timings[key]}
+                for ln, h, t in lines:
+                    h0, t0 = merged.get(ln, (0, 0))
+                    merged[ln] = (h0 + h, t0 + t)
+                lines = sorted((ln, h, t) for ln, (h, t) in merged.items())
+            elif key in timings:
+                continue
+            timings[key] = lines
+        return LineStats(timings, 1e-9, default_meta())
+
+    def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
+                    summarize=False, sort=False, rich=False, **kwargs):
+        """Prints the per-line report (line_profiler's layout) to `stream` (stdout)."""
+        stats = self.get_stats()
+        show_text(stats.timings, stats.unit, output_unit=output_unit, stream=stream,
+                  stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
+                  sources=stats.sources or None)
+
+    def dump_stats(self, filename) -> None:
+        """Saves the results to `filename` (atomically; see linewise.load_stats)."""
+        dump_stats(self.get_stats(), filename)
+
+    def reset_stats(self) -> None:
+        """Zeroes every count, keeping the functions."""
+        self._engine.reset()
+
+    @property
+    def code_map(self) -> dict:
+        """{code: {lineno: (hits, time)}}, for scripts written against line_profiler."""
+        return {code: {ln: (h, t) for ln, h, t in lines} for code, lines in self._engine.get_stats()}
+
+    def __del__(self):
+        engine = getattr(self, "_engine", None)
+        if engine is not None and not sys.is_finalizing():
+            try:
+                engine.disable()
+            except Exception:
+                pass
