@@ -4,6 +4,8 @@
 # Exits non-zero if any run fails or collects no tests (pytest's exit 5).
 set -u
 cd "$(dirname "$0")/.."
+# The C must build without a warning on every Python: warnings fail the test build.
+export LINEWISE_CFLAGS="${LINEWISE_CFLAGS:--Werror}"
 pythons=$(scripts/pythons.sh)
 [ -n "$pythons" ] || { echo "test-all: no Python >= 3.10 found" >&2; exit 1; }
 status=0
