@@ -109,7 +109,7 @@ static inline void
 lw_frame_no_lines(PyFrameObject *frame, PyObject *attr_name)
 {
 #if PY_VERSION_HEX >= 0x030B0000
-    if (PyObject_SetAttr((PyObject *)frame, attr_name, Py_False) < 0) {
+    if (attr_name != NULL && PyObject_SetAttr((PyObject *)frame, attr_name, Py_False) < 0) {
         PyErr_Clear();
     }
 #else

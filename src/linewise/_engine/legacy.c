@@ -159,6 +159,10 @@ clear_saved(lw_state *st)
 int
 lw_legacy_start(PyObject *module, lw_state *st)
 {
+    if (st->bootstrap == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "linewise: the engine module was torn down");
+        return -1;
+    }
     PyThreadState *me = PyThreadState_Get();
     PyInterpreterState *interp = PyThreadState_GetInterpreter(me);
     Py_ssize_t n = 0;

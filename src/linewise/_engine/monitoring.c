@@ -243,6 +243,10 @@ lw_monitoring_start(lw_state *st)
     /* PROFILER_ID first, then ids no standard tool claims, the debugger's and coverage's last. */
     static const int preference[] = {2, 3, 4, 5, 0, 1};
     int id = -1;
+    if (st->monitoring == NULL || st->callbacks == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "linewise: the engine module was torn down");
+        return -1;
+    }
     for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
         int is_free = tool_is_free(st, preference[i]);
         if (is_free < 0) {
@@ -288,8 +292,8 @@ lw_monitoring_stop(lw_state *st)
 {
     int id = st->tool_id;
     PyObject *first_exc = NULL;  /* owned: the first failure, raised at the end */
-    if (id < 0) {
-        return 0;
+    if (id < 0 || st->monitoring == NULL || st->callbacks == NULL) {
+        return 0;  /* never started, or the module is being torn down */
     }
     /* Undo every step even if one fails, so the tool id is never left half set up. */
 #define STEP(call)                                          \
@@ -316,7 +320,7 @@ lw_monitoring_stop(lw_state *st)
 int
 lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
 {
-    if (st->tool_id < 0) {
+    if (st->tool_id < 0 || st->monitoring == NULL) {
         return 0;
     }
     return call_monitoring(st, "set_local_events", "(iOl)", st->tool_id, code,

@@ -1,11 +1,33 @@
-/* results.h: the results file (.lw) reader and writer, exposed to Python. */
+/* results.h: the results file (.lw) reader and writer, exposed to Python.
+ *
+ * The format is described byte by byte in docs/results-format.md. The reader treats its
+ * input as hostile: lw_parse_results is the whole of it, over a memory buffer, so a fuzz
+ * harness can drive it without touching the file system.
+ */
 #ifndef LINEWISE_RESULTS_H
 #define LINEWISE_RESULTS_H
 
 #include "compat.h"
 
+/* The format version this build writes, and the newest it reads. */
+#define LW_RESULTS_VERSION 1
+
+/* Files (and payloads) larger than this are refused: results are kilobytes to megabytes,
+ * and the reader holds the whole file in memory. */
+#define LW_RESULTS_MAX_BYTES ((size_t)1 << 30)
+
+/* write_results(path, payload) -> None, or NULL with TypeError/ValueError (bad payload)
+ * or OSError naming path (the target is then untouched). */
 PyObject *lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* read_results(path) -> payload dict, or NULL with OSError (cannot read path) or
+ * ValueError (not a valid results file). */
 PyObject *lw_read_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* Parses the len bytes at buf as a results file. Returns a new payload dict, or NULL with
+ * ValueError saying what is wrong (MemoryError if memory runs out). Never reads outside
+ * buf[0..len), and every allocation is bounded by len. */
+PyObject *lw_parse_results(const unsigned char *buf, size_t len);
 
 #define LW_RESULTS_METHODS                                                              \
     {"write_results", (PyCFunction)(void (*)(void))lw_write_results, METH_FASTCALL,     \
