@@ -28,6 +28,9 @@ def make_counter():
 square = lambda x: x * x  # L:lambda
 
 
+def one_liner(x): return x + 1  # L:one_liner
+
+
 def uses_lambda(items):
     return sorted(items, key=lambda v: -v)  # L:ul_sorted
 
