@@ -1,0 +1,300 @@
+"""The plain-text report: one table per profiled function, then an optional summary.
+
+The layout is the one line_profiler users know, reproduced byte for byte (as of
+line_profiler 5.1, default column widths, no colour), so tools and eyes that read
+line_profiler output read ours too::
+
+    Timer unit: 1e-06 s
+
+    Total time: 0.0004 s
+    File: example.py
+    Function: work at line 3
+
+    Line #      Hits         Time  Per Hit   % Time  Line Contents
+    ==============================================================
+         3                                           def work():
+         4         1        100.0    100.0     25.0      x = 1
+         5         2        300.0    150.0     75.0      return x
+
+Timings are ``(lineno, hits, time)`` triples with ``time`` counted in ``unit`` seconds.
+A function's source comes from its file; ``source``/``sources`` supply it when the file
+cannot be read (moved, deleted, generated), so saved results stay readable.
+
+Where line_profiler would crash, this module prints something sensible instead:
+a line with 0 hits gets a blank "Per Hit" cell, source that no longer tokenizes (the
+file was edited after profiling) is shown up to the last timed line, and text the
+output stream cannot encode is written with backslash escapes.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import linecache
+import os
+import sys
+import tempfile
+import tokenize
+import types
+
+__all__ = ["show_func", "show_text"]
+
+#: Narrowest width of each numeric column; a column widens to fit its longest cell.
+MIN_WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
+COLUMNS = ("line", "hits", "time", "perhit", "percent")
+HEADINGS = ("Line #", "Hits", "Time", "Per Hit", "% Time")
+CONTENTS_HEADING = "Line Contents"
+CONTENTS_GAP = "  "  # between the last numeric column and the source text
+
+MISSING_FILE_NOTE = (
+    "\n"
+    "Could not find file {filename}\n"
+    "Are you sure you are running this program from the same directory\n"
+    "that you ran the profiler from?\n"
+    "Continuing without the function's contents.\n"
+)
+SUMMARY_LINE = "{seconds:6.2f} seconds - {filename}:{lineno} - {name}\n"
+
+# Tokens that open a block in Cython sources, as "def" and "class" do in Python.
+CYTHON_BLOCK_OPENERS = frozenset({"cdef", "cpdef", "property"})
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
+              details=True, summarize=False, sort=False, sources=None):
+    """Writes the report for `stats` to `stream` (default: sys.stdout).
+
+    stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
+    unit: seconds per unit of ``time``; output_unit: seconds per unit shown in the
+    Time and Per Hit columns (default: `unit`).
+    stripzeros: leave out functions never run (in the summary: that took no time).
+    details: print each function's table; summarize: end with one line per function.
+    sort: order functions by total time, shortest first (default: the order of stats).
+    sources: optional ``{key: [source lines from first_lineno]}`` for files not readable.
+    """
+    if stream is None:
+        stream = sys.stdout
+    sources = sources or {}
+    shown_unit = unit if output_unit is None else output_unit
+    _write(stream, "Timer unit: %g s\n\n" % shown_unit)
+
+    functions = _functions_in_order(stats, sort)
+    if details:
+        for key, timings in functions:
+            filename, start_lineno, name = key
+            show_func(filename, start_lineno, name, timings, unit, output_unit=output_unit,
+                      stream=stream, stripzeros=stripzeros, source=sources.get(key))
+    if summarize:
+        _write_summary(functions, unit, stream, stripzeros)
+
+
+def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
+              stream=None, stripzeros=False, source=None):
+    """Writes the table for one function to `stream` (default: sys.stdout).
+
+    timings: ``[(lineno, hits, time), ...]`` with ``time`` in `unit` seconds.
+    source: the function's source lines from `start_lineno` on, used when `filename`
+    cannot be read. With stripzeros, a function with no hits prints nothing.
+    """
+    if stream is None:
+        stream = sys.stdout
+    if stripzeros and sum(hits for _, hits, _ in timings) == 0:
+        return
+    if output_unit is None:
+        output_unit = unit
+    total_time = _total(timings)
+
+    _write(stream, "Total time: %g s\n" % (total_time * unit))
+    lines = _function_lines(filename, start_lineno, timings, source)
+    if lines is None:
+        _write(stream, MISSING_FILE_NOTE.format(filename=filename))
+        lines = _blank_lines_covering(start_lineno, timings)
+    else:
+        _write(stream, f"File: {filename}\n")
+        _write(stream, f"Function: {func_name} at line {start_lineno}\n")
+
+    cells = _cells_by_line(timings, total_time, unit / output_unit)
+    widths = _column_widths(cells.values())
+    header = _table_row(widths, HEADINGS, CONTENTS_HEADING)
+    _write(stream, "\n" + header + "\n" + "=" * len(header) + "\n")
+    no_cells = ("",) * (len(COLUMNS) - 1)
+    for lineno, line in enumerate(lines, start_lineno):
+        row_cells = (str(lineno),) + cells.get(lineno, no_cells)
+        _write(stream, _table_row(widths, row_cells, _strip_line_end(line)) + "\n")
+    _write(stream, "\n")
+
+
+# --- ordering and summary --------------------------------------------------------------
+
+
+def _total(timings):
+    """The sum of a function's line times, in its unit."""
+    return sum(time for _, _, time in timings)
+
+
+def _functions_in_order(stats, sort):
+    """(key, timings) pairs: as given, or by ascending total time (ties keep their order)."""
+    functions = list(stats.items())
+    if sort:
+        functions.sort(key=lambda item: _total(item[1]))
+    return functions
+
+
+def _write_summary(functions, unit, stream, stripzeros):
+    """One line per function: its total seconds, where it is and its name."""
+    for (filename, lineno, name), timings in functions:
+        seconds = _total(timings) * unit
+        if stripzeros and not seconds:
+            continue
+        _write(stream, SUMMARY_LINE.format(seconds=seconds, filename=filename,
+                                           lineno=lineno, name=name))
+
+
+# --- the numbers -----------------------------------------------------------------------
+
+
+def _cells_by_line(timings, total_time, scale):
+    """{lineno: (hits, time, per hit, percent)} as text; a repeated lineno keeps its last."""
+    return {lineno: _cells(hits, time, total_time, scale) for lineno, hits, time in timings}
+
+
+def _cells(hits, time, total_time, scale):
+    """The four numeric cells of one line; times are rescaled to the output unit."""
+    hits_text = _fit_or_general("%d", hits, MIN_WIDTHS["hits"], "%g")
+    time_text = _fit_or_general("%5.1f", time * scale, MIN_WIDTHS["time"])
+    if hits == 0:  # line_profiler divides by zero here; we leave the cell blank
+        per_hit_text = ""
+    else:
+        per_hit_text = _fit_or_general("%5.1f", float(time) * scale / hits, MIN_WIDTHS["perhit"])
+    percent_text = "" if total_time == 0 else "%5.1f" % (100 * time / total_time)
+    return hits_text, time_text, per_hit_text, percent_text
+
+
+def _fit_or_general(fmt, value, width, general="%5.3g"):
+    """`value` in `fmt`, or in the shorter `general` format if that would exceed `width`."""
+    text = fmt % value
+    return text if len(text) <= width else general % value
+
+
+def _column_widths(all_cells):
+    """Column widths: the minimums, widened to fit the hits, time and per-hit cells."""
+    widths = dict(MIN_WIDTHS)
+    for cells in all_cells:
+        for column, text in zip(("hits", "time", "perhit"), cells):
+            widths[column] = max(widths[column], len(text))
+    return widths
+
+
+def _table_row(widths, cells, contents):
+    """One line of the table: right-aligned cells, then the source text."""
+    numeric = " ".join(text.rjust(widths[column]) for column, text in zip(COLUMNS, cells))
+    return numeric + CONTENTS_GAP + contents
+
+
+def _strip_line_end(line):
+    return line.rstrip("\n").rstrip("\r")
+
+
+# --- the source ------------------------------------------------------------------------
+
+
+def _function_lines(filename, start_lineno, timings, source):
+    """The function's source lines from start_lineno to the end of its block.
+
+    None when there is no file and no `source` (the report then says the file is
+    missing). A file that exists but cannot be read or decoded gives no lines, unless
+    `source` is given.
+    """
+    file_known = os.path.exists(filename) or _is_generated_code(filename)
+    lines = _read_file_lines(filename) if file_known else []
+    lines = lines[start_lineno - 1:] if start_lineno >= 1 else []
+    if not lines and source is not None:
+        lines = _as_lines(source)
+    elif not file_known:
+        return None
+    return _code_block(lines, start_lineno, timings)
+
+
+def _read_file_lines(filename):
+    """The lines of a file (each ending in a newline), read afresh; [] if unreadable.
+
+    Generated code (notebook cells) has no file: its lines live in linecache only.
+    """
+    if not os.path.exists(filename):
+        return linecache.getlines(filename)
+    try:
+        with tokenize.open(filename) as f:  # honours coding cookies and BOMs
+            lines = f.readlines()
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return []
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return lines
+
+
+def _as_lines(source):
+    """Source lines each ending in a newline, as the tokenizer needs; a str is split."""
+    if isinstance(source, str):
+        return io.StringIO(source, newline=None).readlines()
+    return [line if line.endswith("\n") else line + "\n" for line in source]
+
+
+def _is_generated_code(filename):
+    """Whether `filename` names code without a file: IPython/Jupyter cells and the like."""
+    name = os.path.normcase(filename)
+    temp_dir = os.path.normcase(tempfile.gettempdir())
+    prefixes = ("<generated", "<ipython-input-",
+                os.path.join(temp_dir, "ipykernel_"), os.path.join(temp_dir, "xpython_"))
+    return name.startswith(prefixes)
+
+
+def _blank_lines_covering(start_lineno, timings):
+    """Empty stand-ins for source lines, enough to reach the last timed line."""
+    linenos = [lineno for lineno, _, _ in timings]
+    if not linenos:
+        return [""]
+    return [""] * (max(linenos) - min(min(linenos), start_lineno) + 1)
+
+
+def _code_block(lines, start_lineno, timings):
+    """The leading def/class/lambda (or Cython cdef) block of `lines`.
+
+    The extent (decorators, trailing comments, lambdas) is the one inspect.getsource
+    finds on this Python. If the lines do not tokenize, e.g. because the file changed
+    after profiling, the block is taken to run to the last timed line.
+    """
+    try:
+        return _getblock(lines)
+    except (SyntaxError, tokenize.TokenError, UnboundLocalError):
+        last_timed = max((lineno for lineno, _, _ in timings), default=start_lineno)
+        return lines[:max(1, last_timed - start_lineno + 1)]
+
+
+class _BlockFinder(inspect.BlockFinder):
+    """inspect's block finder, also treating Cython's cdef/cpdef/property as a def."""
+
+    def tokeneater(self, type, token, srowcol, erowcol, line):
+        if not self.started and type == tokenize.NAME and token in CYTHON_BLOCK_OPENERS:
+            token = "def"
+        super().tokeneater(type, token, srowcol, erowcol, line)
+
+
+# This Python's own inspect.getblock, run with _BlockFinder in place of inspect.BlockFinder:
+# a private copy of the function, so inspect itself is left untouched (and thread-safe),
+# and the version-specific details of getblock are followed exactly.
+_getblock = types.FunctionType(inspect.getblock.__code__,
+                               {**vars(inspect), "BlockFinder": _BlockFinder},
+                               "_getblock")
+
+
+# --- output ----------------------------------------------------------------------------
+
+
+def _write(stream, text):
+    """Writes `text`, escaping what the stream's encoding cannot represent."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
