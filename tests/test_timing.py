@@ -1,0 +1,159 @@
+"""Time attribution, checked by ratios only (never absolute times): which line is charged
+for which wall time. Sleeps make the durations known; bounds are loose, and a measurement
+that misses them is retried (a loaded machine can stretch a sleep), failing only if every
+attempt does.
+"""
+import asyncio
+import threading
+import time
+
+from conftest import line_of, profile, times_of
+from programs import timed
+
+TRIES = 3
+
+
+def retried(measure):
+    """Runs `measure` (which asserts) up to TRIES times; the last failure is raised."""
+    for attempt in range(TRIES):
+        try:
+            return measure()
+        except AssertionError:
+            if attempt == TRIES - 1:
+                raise
+
+
+def t(stats, func, marker):
+    return times_of(stats, func).get(line_of(timed, marker), 0.0)
+
+
+def test_sleep_20ms_vs_10ms():
+    def measure():
+        st = profile([timed.two_sleeps], lambda: [timed.two_sleeps(0.02, 0.01) for _ in range(3)])
+        long, short = t(st, timed.two_sleeps, "ts_long"), t(st, timed.two_sleeps, "ts_short")
+        assert short > 0
+        assert 1.5 <= long / short <= 2.6, (long, short)
+
+    retried(measure)
+
+
+def test_line_time_includes_callees():
+    def check(targets):
+        def measure():
+            st = profile(targets, lambda: [timed.caller(0.01) for _ in range(3)])
+            call = t(st, timed.caller, "cr_call")  # calls callee, which sleeps 20 ms
+            own = t(st, timed.caller, "cr_sleep")  # sleeps 10 ms itself
+            assert own > 0
+            assert 1.5 <= call / own <= 2.6, (call, own)
+            if timed.callee in targets:
+                inner = t(st, timed.callee, "ce_sleep")
+                assert 0.75 <= inner / call <= 1.05, (inner, call)
+
+        retried(measure)
+
+    check([timed.caller])                # callee not profiled
+    check([timed.caller, timed.callee])  # both profiled: charged to each
+
+
+def test_generator_not_charged_while_suspended():
+    n, work, pause = 4, 0.01, 0.03
+
+    def consume():
+        for _ in timed.producer(n, work):
+            time.sleep(pause)  # the consumer's time: not the generator's
+
+    def measure():
+        st = profile([timed.producer], consume)
+        times = times_of(st, timed.producer)
+        worked = t(st, timed.producer, "pr_work")
+        at_yield = t(st, timed.producer, "pr_yield")
+        assert worked > 0
+        # n yields, each suspended 30 ms: charging that would make the yield line 3x the
+        # work line; it should be a tiny fraction of it.
+        assert at_yield / worked < 0.2, (at_yield, worked)
+        # The generator's total is its own work, not the consumer's sleeps.
+        assert sum(times.values()) / worked < 1.4, (times, worked)
+
+    retried(measure)
+
+
+def test_await_charged_wall_time_waited():
+    def measure():
+        started = time.perf_counter()
+        st = profile([timed.waiter], lambda: asyncio.run(timed.waiter(0.02, 0.01)))
+        wall = time.perf_counter() - started
+        long, short = t(st, timed.waiter, "aw_long"), t(st, timed.waiter, "aw_short")
+        assert short > 0
+        assert 1.5 <= long / short <= 2.6, (long, short)
+        # The awaits are charged the time waited: most of the run's wall time.
+        assert (long + short) / wall > 0.6, (long, short, wall)
+
+    retried(measure)
+
+
+def test_async_generator_not_charged_while_suspended():
+    n, work, pause = 4, 0.01, 0.03
+
+    def measure():
+        st = profile([timed.async_producer, timed.async_consumer],
+                     lambda: asyncio.run(timed.async_consumer(n, work, pause)))
+        worked = t(st, timed.async_producer, "ap_work")
+        at_yield = t(st, timed.async_producer, "ap_yield")
+        assert worked > 0
+        assert at_yield / worked < 0.2, (at_yield, worked)
+        # The consumer's await of the pause is charged the pause (3x the work per item),
+        # and its async-for line the producer's work it waited for (about 1x).
+        paused = t(st, timed.async_consumer, "ac_pause")
+        assert 2.0 <= paused / worked <= 4.0, (paused, worked)
+        waited = t(st, timed.async_consumer, "ac_for")
+        assert 0.7 <= waited / worked <= 1.5, (waited, worked)
+
+    retried(measure)
+
+
+def test_threads_measure_their_own_lines():
+    """A long sleep in one thread while another thread runs many short lines: with per-thread
+    clocks, neither thread's events cut into the other's lines."""
+
+    def measure():
+        walls = {}
+
+        def timed_call(name, func, *args):
+            started = time.perf_counter()
+            func(*args)
+            walls[name] = time.perf_counter() - started
+
+        def run():
+            a = threading.Thread(target=timed_call, args=("long", timed.long_nap, 0.08))
+            b = threading.Thread(target=timed_call, args=("short", timed.short_naps, 30, 0.002))
+            a.start()
+            b.start()
+            a.join()
+            b.join()
+
+        st = profile([timed.long_nap, timed.short_naps], run)
+        long = t(st, timed.long_nap, "ln_sleep")
+        short = t(st, timed.short_naps, "sn_sleep")
+        assert 0.8 <= long / walls["long"] <= 1.1, (long, walls)
+        assert 0.7 <= short / walls["short"] <= 1.1, (short, walls)
+
+    retried(measure)
+
+
+def test_same_function_in_two_threads():
+    def measure():
+        def run():
+            threads = [threading.Thread(target=timed.two_sleeps, args=(0.02, 0.01))
+                       for _ in range(3)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+
+        st = profile([timed.two_sleeps], run)
+        long, short = t(st, timed.two_sleeps, "ts_long"), t(st, timed.two_sleeps, "ts_short")
+        assert short > 0
+        # Each thread's lines summed: 3 x 20 ms vs 3 x 10 ms.
+        assert 1.5 <= long / short <= 2.6, (long, short)
+
+    retried(measure)
