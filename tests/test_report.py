@@ -446,12 +446,13 @@ def test_show_func_source_argument(tmp_path):
         ''').format(missing=missing)
 
 
-def test_file_wins_over_sources_when_readable(tmp_path):
+def test_saved_sources_win_over_an_edited_file(tmp_path):
+    """Saved results carry the source the timings belong to; the file may have changed."""
     path = tmp_path / "work.py"
     path.write_text(GOLDEN_SOURCE)
     key = (str(path), 1, "work")
-    text = linewise_text({key: [(2, 1, 5)]}, 1e-6, sources={key: ["def stale():\n", "    pass\n"]})
-    assert "def work(n):" in text and "stale" not in text
+    text = linewise_text({key: [(2, 1, 5)]}, 1e-6, sources={key: ["def saved():\n", "    pass\n"]})
+    assert "def saved():" in text and "def work(n):" not in text
 
 
 # --- where line_profiler crashes ---------------------------------------------------------

@@ -62,7 +62,8 @@ CYTHON_BLOCK_OPENERS = frozenset({"cdef", "cpdef", "property"})
 
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
-              details=True, summarize=False, sort=False, sources=None):
+              details=True, summarize=False, sort=False, sources=None, rich=False,
+              config=None):
     """Writes the report for `stats` to `stream` (default: sys.stdout).
 
     stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
@@ -71,7 +72,9 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
     stripzeros: leave out functions never run (in the summary: that took no time).
     details: print each function's table; summarize: end with one line per function.
     sort: order functions by total time, shortest first (default: the order of stats).
-    sources: optional ``{key: [source lines from first_lineno]}`` for files not readable.
+    sources: optional ``{key: [source lines from first_lineno]}`` saved with the results.
+    rich, config: accepted for line_profiler compatibility and ignored (plain text, default
+    column widths).
     """
     if stream is None:
         stream = sys.stdout
@@ -202,17 +205,18 @@ def _strip_line_end(line):
 def _function_lines(filename, start_lineno, timings, source):
     """The function's source lines from start_lineno to the end of its block.
 
-    None when there is no file and no `source` (the report then says the file is
-    missing). A file that exists but cannot be read or decoded gives no lines, unless
-    `source` is given.
+    `source` (saved with the results) wins over the file: the file may have been edited
+    since the run, and the saved text is what the timings belong to. None when there is no
+    file and no `source` (the report then says the file is missing). A file that exists
+    but cannot be read or decoded gives no lines.
     """
+    if source is not None:
+        return _code_block(_as_lines(source), start_lineno, timings)
     file_known = os.path.exists(filename) or _is_generated_code(filename)
-    lines = _read_file_lines(filename) if file_known else []
-    lines = lines[start_lineno - 1:] if start_lineno >= 1 else []
-    if not lines and source is not None:
-        lines = _as_lines(source)
-    elif not file_known:
+    if not file_known:
         return None
+    lines = _read_file_lines(filename)
+    lines = lines[start_lineno - 1:] if start_lineno >= 1 else []
     return _code_block(lines, start_lineno, timings)
 
 
