@@ -10,6 +10,7 @@ import asyncio
 import functools
 import sys
 import threading
+import time
 
 import pytest
 
@@ -480,3 +481,134 @@ def test_many_threads_counts_add_up():
     n = 8
     check(st, threaded.work, threaded,
           {"wk_init": n, "wk_for": 51 * n, "wk_body": 50 * n, "wk_ret": n})
+
+
+def test_deep_recursion():
+    depth = 600
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, depth + 200))
+    try:
+        st = profile([nested.fact], lambda: nested.fact(depth))
+    finally:
+        sys.setrecursionlimit(limit)
+    check(st, nested.fact, nested, {"fa_base": depth, "fa_one": 1, "fa_rec": depth - 1})
+
+
+# -- starting or stopping with frames already running ------------------------------------
+
+
+def test_generator_started_before_enable():
+    from linewise import LineProfiler
+
+    lp = LineProfiler(gens.countdown)
+    g = gens.countdown(3)
+    next(g)  # runs while off: while, yield
+    with lp:
+        rest = list(g)
+    assert rest == [2, 1]
+    check(lp.get_stats(), gens.countdown, gens,
+          {"cd_dec": 3, "cd_while": 3, "cd_yield": 2, "cd_ret": 1})
+
+
+def test_generator_finished_after_disable():
+    from linewise import LineProfiler
+
+    lp = LineProfiler(gens.countdown)
+    with lp:
+        g = gens.countdown(3)
+        next(g)
+        next(g)
+    assert list(g) == [1]  # off now
+    check(lp.get_stats(), gens.countdown, gens, {"cd_while": 2, "cd_yield": 2, "cd_dec": 1})
+
+
+def test_generator_resumed_in_another_thread():
+    from linewise import LineProfiler
+
+    lp = LineProfiler(gens.countdown)
+    with lp:
+        g = gens.countdown(4)
+        next(g)
+        t = threading.Thread(target=lambda: [next(g), next(g)])
+        t.start()
+        t.join()
+        list(g)
+    check(lp.get_stats(), gens.countdown, gens,
+          {"cd_while": 5, "cd_yield": 4, "cd_dec": 4, "cd_ret": 1})
+
+
+def test_coroutine_suspended_across_disable_and_enable():
+    from linewise import LineProfiler
+
+    lp = LineProfiler(gens.add_later)
+
+    def drive():
+        c = gens.add_later(1, 2)
+        with lp:
+            c.send(None)  # runs to the await of sleep(0), which suspends
+        lp.disable()
+        with pytest.raises(StopIteration) as stop:
+            c.send(None)  # finishes while off
+        return stop.value.value
+
+    assert drive() == 3
+    check(lp.get_stats(), gens.add_later, gens, {"al_sleep": 1})
+
+
+def test_frame_running_in_other_thread_when_enabled():
+    """A thread already inside a profiled function (blocked in it) when enable() is called:
+    the lines it runs after that count."""
+    from linewise import LineProfiler
+
+    steps = [threading.Event() for _ in range(3)]
+    progress = []
+    lp = LineProfiler(threaded.stepper)
+    t = threading.Thread(target=threaded.stepper, args=(steps, progress))
+    t.start()
+    steps[0].set()
+    while not progress:
+        time.sleep(0.001)
+    time.sleep(0.05)  # let it reach the wait on steps[1]
+    with lp:
+        for ev in steps[1:]:
+            ev.set()
+            while len(progress) < steps.index(ev) + 1:
+                time.sleep(0.001)
+        t.join()
+    # After enable: steps 2 and 3 (body, progress, then for), the wait for step 3, the
+    # for's exhaustion and the return.
+    check(lp.get_stats(), threaded.stepper, threaded, {
+        "st_wait": 1, "st_body": 2, "st_progress": 2, "st_for": 2, "st_ret": 1})
+
+
+def test_frame_running_in_other_thread_when_disabled():
+    from linewise import LineProfiler
+
+    steps = [threading.Event() for _ in range(3)]
+    progress = []
+    lp = LineProfiler(threaded.stepper)
+    with lp:
+        t = threading.Thread(target=threaded.stepper, args=(steps, progress))
+        t.start()
+        steps[0].set()
+        while not progress:
+            time.sleep(0.001)
+        time.sleep(0.05)  # let it reach the wait on steps[1]
+    for ev in steps[1:]:
+        ev.set()
+    t.join()
+    assert progress == [1, 2, 3]
+    check(lp.get_stats(), threaded.stepper, threaded, {
+        "st_init": 1, "st_for": 2, "st_wait": 2, "st_body": 1, "st_progress": 1})
+
+
+def test_exec_defined_function():
+    from linewise import LineProfiler
+
+    ns = {}
+    exec(compile("def made(n):\n    t = n\n    return t * 2\n", "<made>", "exec"), ns)
+    lp = LineProfiler(ns["made"])
+    with lp:
+        ns["made"](1)
+        ns["made"](2)
+    assert hits_of(lp.get_stats(), ns["made"]) == {2: 2, 3: 2}

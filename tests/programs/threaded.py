@@ -20,3 +20,12 @@ def run_threads(n_threads, n, barrier=None):
 def waiting_worker(start_event, n, done):
     start_event.wait()
     done.append(work(n))
+
+
+def stepper(steps, progress):
+    total = 0  # L:st_init
+    for ev in steps:  # L:st_for
+        ev.wait()  # L:st_wait
+        total += 1  # L:st_body
+        progress.append(total)  # L:st_progress
+    return total  # L:st_ret
