@@ -213,6 +213,73 @@ def test_decorated_function_called_in_with_block_keeps_it_enabled():
     assert hits_of(st, A.g) == lines(A, {"g_ret": 1})
 
 
+def test_armed_but_disabled_profiler_does_not_count():
+    """A decorated function's profiler stays ready between calls (monitoring backend); it
+    must not count what runs while another profiler is on."""
+    lp1 = LineProfiler()
+    wrapped = lp1(A.f)
+    wrapped(0)
+    lp2 = LineProfiler(A.f)
+    with lp2:
+        A.f(0)
+        A.f(0)
+    wrapped(0)
+    assert hits_of(lp1.get_stats(), A.f) == f_hits(2)
+    assert hits_of(lp2.get_stats(), A.f) == f_hits(2)
+
+
+def test_function_added_between_with_blocks():
+    lp = LineProfiler(A.f)
+    with lp:
+        A.f(0)
+    lp.add_function(A.g)
+    A.g(0)  # off
+    with lp:
+        A.g(0)
+    assert hits_of(lp.get_stats(), A.g) == lines(A, {"g_ret": 1})
+
+
+def test_many_profilers_on_one_function():
+    profilers = [LineProfiler(A.f) for _ in range(100)]
+    for i, lp in enumerate(profilers):
+        lp.enable()
+        A.f(i)
+    for lp in profilers:
+        lp.disable()
+    for i, lp in enumerate(profilers):
+        # Profiler i was on for calls i..99.
+        assert hits_of(lp.get_stats(), A.f) == f_hits(100 - i)
+    del profilers[::2]
+    gc.collect()
+    with profilers[0]:  # was number 1
+        A.f(0)
+    assert hits_of(profilers[0].get_stats(), A.f) == f_hits(100)
+    assert hits_of(profilers[1].get_stats(), A.f) == f_hits(97)
+
+
+def test_reset_stats_while_enabled():
+    lp = LineProfiler(A.f)
+    with lp:
+        A.f(0)
+        lp.reset_stats()
+        A.f(0)
+    assert hits_of(lp.get_stats(), A.f) == f_hits(1)
+
+
+def test_generator_finalised_while_enabled():
+    from programs import gens
+
+    lp = LineProfiler(gens.echo)
+    with lp:
+        g = gens.echo()
+        next(g)
+        del g  # closed by its finaliser: GeneratorExit at the yield
+        gc.collect()
+    assert hits_of(lp.get_stats(), gens.echo) == lines(gens, {
+        "ec_init": 1, "ec_try": 1, "ec_while": 1, "ec_try2": 1, "ec_yield": 1,
+        "ec_except": 1, "ec_clear": 1})
+
+
 # -- run, runctx, runcall ------------------------------------------------------------------
 
 
