@@ -6,9 +6,12 @@ the plain payload those functions take, and turns their errors into ResultsError
 """
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 import time
+
+from . import _engine
 
 __all__ = ["LineStats", "ResultsError", "load_stats", "dump_stats"]
 
@@ -94,10 +97,67 @@ def default_meta() -> dict:
 
 
 def dump_stats(stats: LineStats, path) -> None:
-    """Writes `stats` to `path` atomically (a temporary file renamed into place)."""
-    raise NotImplementedError
+    """Writes `stats` to `path` atomically (a temporary file renamed into place).
+
+    A function with no entry in ``stats.sources`` gets its source from linecache (lines
+    first_lineno through its last timed line) when the file can be read, so the results
+    still show code after the file changes or moves. Raises OSError naming the path when
+    the file cannot be written (an existing file is then left as it was), TypeError or
+    ValueError naming the field when `stats` holds something the format cannot store.
+    """
+    functions = []
+    for key, lines in stats.timings.items():
+        if not isinstance(key, tuple) or len(key) != 3:
+            raise TypeError(f"timings key {key!r} is not (filename, first_lineno, name)")
+        filename, first_lineno, name = key
+        source = stats.sources.get(key)
+        if source is None:
+            source = _source_from_file(filename, first_lineno, lines)
+        functions.append({
+            "filename": filename,
+            "first_lineno": first_lineno,
+            "name": name,
+            "lines": lines,
+            "source": source,
+        })
+    _engine.write_results(path, {"unit": stats.unit, "meta": stats.meta, "functions": functions})
+
+
+def _source_from_file(filename, first_lineno, lines):
+    """Lines first_lineno .. the last line in `lines` of `filename` (as linecache has them,
+    newlines kept), or None when there are none to be had."""
+    if not lines or not isinstance(filename, str) or not isinstance(first_lineno, int):
+        return None
+    last = max(lineno for lineno, _hits, _time in lines)
+    if first_lineno < 1 or last < first_lineno:
+        return None
+    try:
+        text = linecache.getlines(filename)
+    except Exception:  # linecache runs loaders' get_source: anything can go wrong there
+        return None
+    return text[first_lineno - 1:last] or None
 
 
 def load_stats(path) -> LineStats:
-    """Reads a results file; raises ResultsError saying what is wrong with it."""
-    raise NotImplementedError
+    """Reads a results file; raises ResultsError saying what is wrong with it.
+
+    The message is one line, ``"<path>: <why>"``: the file is missing or unreadable, or it
+    is not a valid results file (truncated, corrupt, foreign, a newer format version...).
+    """
+    shown = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else repr(path)
+    try:
+        payload = _engine.read_results(path)
+    except OSError as exc:
+        raise ResultsError(f"{shown}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ResultsError(f"{shown}: {exc}") from None
+    timings: dict = {}
+    sources: dict = {}
+    for func in payload["functions"]:
+        key = (func["filename"], func["first_lineno"], func["name"])
+        if key in timings:
+            raise ResultsError(f"{shown}: function {key!r} appears twice")
+        timings[key] = func["lines"]
+        if func["source"] is not None:
+            sources[key] = func["source"]
+    return LineStats(timings, payload["unit"], payload["meta"], sources)

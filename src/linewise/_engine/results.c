@@ -1,18 +1,1261 @@
-/* results.c: placeholder until the results format lands. */
+/* results.c: the results file (.lw): an atomic writer, and a parser that trusts nothing in
+ * the bytes it is given.
+ *
+ * docs/results-format.md describes the layout byte by byte; keep the two in step, and bump
+ * LW_RESULTS_VERSION for any change a version-1 reader would misread. The CRC-32 guards
+ * against accidents (truncation, bit rot, a text-mode transfer); it is no defence against
+ * a crafted file, so the body is parsed as strictly as if it had none.
+ */
 #include "results.h"
 
-PyObject *
-lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(double) == 8, "the unit is stored as an IEEE 754 binary64");
+
+/* The first 8 bytes of every results file. As in PNG: a high-bit byte first (no text file
+ * starts so), then CR LF, ^Z and LF, which text-mode transfers and `type` mangle or stop at,
+ * so such damage shows as a bad magic instead of an odd checksum failure. */
+static const unsigned char MAGIC[8] = {0x89, 'L', 'W', 'R', '\r', '\n', 0x1A, '\n'};
+
+enum {
+    HEADER_SIZE = 24,     /* magic, version u32, body length u64, body CRC-32 u32 */
+    MIN_META = 8,         /* an entry with empty key and value: two length prefixes */
+    MIN_FUNCTION = 17,    /* filename and name length prefixes, first_lineno, line count,
+                             source flag */
+    LINE_SIZE = 20,       /* lineno u32, hits i64, time i64 */
+    MIN_SOURCE_LINE = 4,  /* an empty string: its length prefix */
+    NAME_SIZE = 96,       /* room for a field name like "functions[12].lines[345].hits" */
+};
+
+/* Line numbers are C ints in CPython; anything above this is not a line number. */
+#define MAX_LINENO INT32_MAX
+
+/* --- CRC-32 --------------------------------------------------------------------------- */
+
+/* CRC-32 (the zlib / PNG one: reflected polynomial 0xEDB88320) of each 4-bit value.
+ * Half-byte steps keep the table small enough to write out, so nothing is computed at
+ * import and no state is shared; two lookups a byte are plenty for files this size. */
+static const uint32_t crc_nibble[16] = {
+    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4,
+    0x4DB26158, 0x5005713C, 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
+    0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
+};
+
+/* The CRC-32 of the n bytes at p: the same value as Python's zlib.crc32. Cannot fail. */
+static uint32_t
+crc32_of(const unsigned char *p, size_t n)
 {
-    (void)module, (void)args, (void)nargs;
-    PyErr_SetString(PyExc_NotImplementedError, "write_results");
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ crc_nibble[crc & 0xF];
+        crc = (crc >> 4) ^ crc_nibble[crc & 0xF];
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+/* --- little-endian integers, byte by byte: no alignment or host byte order assumed ----- */
+
+/* The u32 stored at p. Cannot fail. */
+static uint32_t
+load_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The u64 stored at p. Cannot fail. */
+static uint64_t
+load_u64(const unsigned char *p)
+{
+    return (uint64_t)load_u32(p) | (uint64_t)load_u32(p + 4) << 32;
+}
+
+/* Stores v at p. Cannot fail. */
+static void
+store_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* Stores v at p. Cannot fail. */
+static void
+store_u64(unsigned char *p, uint64_t v)
+{
+    store_u32(p, (uint32_t)v);
+    store_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The two's complement reading of u, spelled out: converting an out-of-range value to a
+ * signed type is implementation-defined in C. Cannot fail. */
+static int64_t
+as_i64(uint64_t u)
+{
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+}
+
+/* --- naming fields in messages ----------------------------------------------------------- */
+
+/* Where the reader or writer is in a payload. */
+typedef struct {
+    Py_ssize_t func;   /* index into functions, or -1 outside them */
+    const char *list;  /* "meta", "lines" or "source" while inside that list, else NULL */
+    Py_ssize_t item;   /* index into that list */
+} Where;
+
+/* Writes the name of `field` at w (e.g. "functions[2].lines[5].hits") into out; field NULL
+ * names the list item itself. Cannot fail: a name too long for out is cut short. */
+static void
+field_name(const Where *w, const char *field, char *out, size_t size)
+{
+    size_t used = 0;
+    int n;
+    out[0] = '\0';
+    if (w->func >= 0) {
+        n = snprintf(out, size, "functions[%zd]", w->func);
+        used = n < 0 ? size : (size_t)n;
+    }
+    if (w->list != NULL && used < size) {
+        n = snprintf(out + used, size - used, "%s%s[%zd]", used ? "." : "", w->list, w->item);
+        used = n < 0 ? size : used + (size_t)n;
+    }
+    if (field != NULL && used < size) {
+        (void)snprintf(out + used, size - used, "%s%s", used ? "." : "", field);
+    }
+}
+
+/* ========================================================================================
+ * Reading
+ * ======================================================================================== */
+
+/* The reader's position: bytes p..end are unread. */
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+    Where at;
+} Cursor;
+
+/* The next n bytes, consumed. Returns their address, or NULL with ValueError naming
+ * `field` when fewer than n remain. */
+static const unsigned char *
+take(Cursor *c, size_t n, const char *field)
+{
+    size_t left = (size_t)(c->end - c->p);
+    const unsigned char *start = c->p;
+    if (n > left) {
+        char name[NAME_SIZE];
+        field_name(&c->at, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "truncated: expected %zu more bytes for %s",
+                     n - left, name);
+        return NULL;
+    }
+    c->p += n;
+    return start;
+}
+
+/* Reads a u32 into *out. Returns 0, or -1 with ValueError (truncated). */
+static int
+read_u32(Cursor *c, const char *field, uint32_t *out)
+{
+    const unsigned char *p = take(c, 4, field);
+    if (p == NULL) {
+        return -1;
+    }
+    *out = load_u32(p);
+    return 0;
+}
+
+/* Reads the count of a list whose items take at least min_size bytes each. Returns 0, or
+ * -1 with ValueError when the rest of the body cannot hold that many: a hostile count
+ * must not size an allocation. */
+static int
+read_count(Cursor *c, const char *field, size_t min_size, uint32_t *out)
+{
+    size_t left;
+    if (read_u32(c, field, out) < 0) {
+        return -1;
+    }
+    left = (size_t)(c->end - c->p);
+    if (*out > left / min_size) {
+        char name[NAME_SIZE];
+        field_name(&c->at, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "absurd %s %lu: only %zu bytes remain", name,
+                     (unsigned long)*out, left);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads a line number or first line (u32, at most MAX_LINENO). Returns 0, or -1 with
+ * ValueError. */
+static int
+read_lineno(Cursor *c, const char *field, int *out)
+{
+    uint32_t v;
+    if (read_u32(c, field, &v) < 0) {
+        return -1;
+    }
+    if (v > MAX_LINENO) {
+        char name[NAME_SIZE];
+        field_name(&c->at, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s %lu is out of range (at most %d)", name,
+                     (unsigned long)v, MAX_LINENO);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* The next length-prefixed string as a new str. Returns it, or NULL with ValueError if it
+ * runs past the body or is not valid UTF-8 (overlong forms and surrogates included). */
+static PyObject *
+read_str(Cursor *c, const char *field)
+{
+    uint32_t n;
+    const unsigned char *s;
+    PyObject *str;  /* owned */
+    if (read_u32(c, field, &n) < 0 || (s = take(c, n, field)) == NULL) {
+        return NULL;
+    }
+    str = PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)n, "strict");
+    if (str == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        /* The decoder's message (byte offsets, codec name) is noise here. */
+        char name[NAME_SIZE];
+        PyErr_Clear();
+        field_name(&c->at, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "invalid UTF-8 in %s", name);
+    }
+    return str;
+}
+
+/* Stores value under key in dict, consuming value (a new reference, or NULL after a
+ * failure to make it). Returns 0, or -1 with an exception. */
+static int
+put_item(PyObject *dict, const char *key, PyObject *value)
+{
+    int rc;
+    if (value == NULL) {
+        return -1;
+    }
+    rc = PyDict_SetItemString(dict, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* qsort order of two int32_t. */
+static int
+cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A value that occurs more than once among the n in v (sorted in place), or -1 if none
+ * does. The values must be >= 0. Cannot fail. */
+static int32_t
+find_repeat(int32_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_i32);
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] == v[i - 1]) {
+            return v[i];
+        }
+    }
+    return -1;
+}
+
+/* The meta table. Returns a new dict of str to str, or NULL with ValueError (bad string,
+ * repeated key, truncated). */
+static PyObject *
+read_meta(Cursor *c)
+{
+    uint32_t count;
+    PyObject *meta = NULL;   /* owned */
+    PyObject *key = NULL;    /* owned */
+    PyObject *value = NULL;  /* owned */
+    if (read_count(c, "meta count", MIN_META, &count) < 0) {
+        return NULL;
+    }
+    meta = PyDict_New();
+    if (meta == NULL) {
+        return NULL;
+    }
+    c->at.list = "meta";
+    for (uint32_t i = 0; i < count; i++) {
+        c->at.item = (Py_ssize_t)i;
+        key = read_str(c, "key");
+        if (key == NULL || (value = read_str(c, "value")) == NULL) {
+            goto error;
+        }
+        int known = PyDict_Contains(meta, key);
+        if (known != 0) {
+            if (known > 0) {
+                PyErr_Format(PyExc_ValueError, "meta key %R appears twice", key);
+            }
+            goto error;
+        }
+        if (PyDict_SetItem(meta, key, value) < 0) {
+            goto error;
+        }
+        Py_CLEAR(key);
+        Py_CLEAR(value);
+    }
+    c->at.list = NULL;
+    return meta;
+error:
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    Py_XDECREF(meta);
     return NULL;
 }
 
+/* A function's lines. Returns a new list of (lineno, hits, time) tuples, or NULL with
+ * ValueError (line number out of range or repeated, negative hits, truncated). */
+static PyObject *
+read_lines(Cursor *c)
+{
+    uint32_t count;
+    PyObject *lines = NULL;   /* owned */
+    int32_t *linenos = NULL;  /* owned (PyMem): sorted afterwards to find repeats */
+    int32_t repeat;
+    if (read_count(c, "line count", LINE_SIZE, &count) < 0) {
+        return NULL;
+    }
+    lines = PyList_New((Py_ssize_t)count);
+    linenos = PyMem_Malloc(count ? count * sizeof *linenos : 1);
+    if (lines == NULL || linenos == NULL) {
+        if (linenos == NULL) {
+            PyErr_NoMemory();
+        }
+        goto error;
+    }
+    c->at.list = "lines";
+    for (uint32_t i = 0; i < count; i++) {
+        int lineno;
+        const unsigned char *p;
+        PyObject *line;  /* owned until stored */
+        c->at.item = (Py_ssize_t)i;
+        if (read_lineno(c, "lineno", &lineno) < 0 || (p = take(c, 16, "hits")) == NULL) {
+            goto error;
+        }
+        int64_t hits = as_i64(load_u64(p));
+        int64_t time = as_i64(load_u64(p + 8));
+        if (hits < 0) {
+            char name[NAME_SIZE];
+            field_name(&c->at, "hits", name, sizeof name);
+            PyErr_Format(PyExc_ValueError, "%s is negative (%lld)", name, (long long)hits);
+            goto error;
+        }
+        line = Py_BuildValue("(iLL)", lineno, (long long)hits, (long long)time);
+        if (line == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(lines, (Py_ssize_t)i, line);
+        linenos[i] = lineno;
+    }
+    c->at.list = NULL;
+    repeat = find_repeat(linenos, count);
+    if (repeat >= 0) {
+        char name[NAME_SIZE];
+        field_name(&c->at, "lines", name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s has line %ld twice", name, (long)repeat);
+        goto error;
+    }
+    PyMem_Free(linenos);
+    return lines;
+error:
+    PyMem_Free(linenos);
+    Py_XDECREF(lines);
+    return NULL;
+}
+
+/* A function's source. Returns a new reference to None or a new list of str, or NULL
+ * with ValueError (a flag other than 0 or 1, bad strings, truncated). */
+static PyObject *
+read_source(Cursor *c)
+{
+    const unsigned char *flag = take(c, 1, "source flag");
+    uint32_t count;
+    PyObject *source = NULL;  /* owned */
+    if (flag == NULL) {
+        return NULL;
+    }
+    if (*flag == 0) {
+        return Py_NewRef(Py_None);
+    }
+    if (*flag != 1) {
+        char name[NAME_SIZE];
+        field_name(&c->at, "source flag", name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s must be 0 or 1, not %d", name, (int)*flag);
+        return NULL;
+    }
+    if (read_count(c, "source line count", MIN_SOURCE_LINE, &count) < 0) {
+        return NULL;
+    }
+    source = PyList_New((Py_ssize_t)count);
+    if (source == NULL) {
+        return NULL;
+    }
+    c->at.list = "source";
+    for (uint32_t i = 0; i < count; i++) {
+        c->at.item = (Py_ssize_t)i;
+        PyObject *text = read_str(c, NULL);  /* owned until stored */
+        if (text == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(source, (Py_ssize_t)i, text);
+    }
+    c->at.list = NULL;
+    return source;
+error:
+    Py_XDECREF(source);
+    return NULL;
+}
+
+/* The next function record. Returns a new dict with the keys filename, first_lineno,
+ * name, lines and source, or NULL with ValueError (see read_lines and read_source). */
+static PyObject *
+read_function(Cursor *c)
+{
+    int first_lineno;
+    PyObject *func = PyDict_New();  /* owned */
+    if (func == NULL) {
+        return NULL;
+    }
+    if (put_item(func, "filename", read_str(c, "filename")) < 0 ||
+        read_lineno(c, "first_lineno", &first_lineno) < 0 ||
+        put_item(func, "first_lineno", PyLong_FromLong(first_lineno)) < 0 ||
+        put_item(func, "name", read_str(c, "name")) < 0 ||
+        put_item(func, "lines", read_lines(c)) < 0 ||
+        put_item(func, "source", read_source(c)) < 0) {
+        goto error;
+    }
+    return func;
+error:
+    Py_XDECREF(func);
+    return NULL;
+}
+
+/* Checks the header and the checksum; on success c covers exactly the body. Returns 0, or
+ * -1 with ValueError. */
+static int
+read_header(Cursor *c)
+{
+    size_t len = (size_t)(c->end - c->p);
+    size_t left;
+    const unsigned char *p;
+    uint32_t version;
+    uint64_t body_len;
+    uint32_t crc;
+    if (len == 0) {
+        PyErr_SetString(PyExc_ValueError, "not a linewise results file (empty file)");
+        return -1;
+    }
+    /* The magic first, on however much of it there is: a short foreign file is foreign,
+     * not truncated. */
+    if (memcmp(c->p, MAGIC, len < sizeof MAGIC ? len : sizeof MAGIC) != 0) {
+        /* line_profiler's .lprof files are pickles (protocol 2+: 0x80, protocol). */
+        if (len >= 2 && c->p[0] == 0x80 && c->p[1] >= 2 && c->p[1] <= 5) {
+            PyErr_SetString(PyExc_ValueError,
+                            "not a linewise results file (bad magic; it looks like a pickle, "
+                            "such as a line_profiler .lprof file)");
+        }
+        else {
+            PyErr_SetString(PyExc_ValueError, "not a linewise results file (bad magic)");
+        }
+        return -1;
+    }
+    if (take(c, sizeof MAGIC, "magic") == NULL || read_u32(c, "format version", &version) < 0) {
+        return -1;
+    }
+    /* Before anything else: a later version may lay out even the rest of the header
+     * differently. */
+    if (version != LW_RESULTS_VERSION) {
+        PyErr_Format(PyExc_ValueError,
+                     "unsupported format version %lu (this linewise reads version %d)",
+                     (unsigned long)version, LW_RESULTS_VERSION);
+        return -1;
+    }
+    if ((p = take(c, 12, "body length and checksum")) == NULL) {
+        return -1;
+    }
+    body_len = load_u64(p);
+    crc = load_u32(p + 8);
+    left = (size_t)(c->end - c->p);
+    if (body_len > left) {
+        PyErr_Format(PyExc_ValueError, "truncated: expected %llu more bytes for the body",
+                     (unsigned long long)(body_len - left));
+        return -1;
+    }
+    if (body_len < left) {
+        PyErr_Format(PyExc_ValueError, "trailing garbage: %llu bytes after the body",
+                     (unsigned long long)(left - body_len));
+        return -1;
+    }
+    if (crc32_of(c->p, left) != crc) {
+        PyErr_SetString(PyExc_ValueError, "checksum mismatch: file is corrupt");
+        return -1;
+    }
+    return 0;
+}
+
+/* The payload parsed from buf[0..len): a new dict, or NULL with ValueError (see results.h). */
+PyObject *
+lw_parse_results(const unsigned char *buf, size_t len)
+{
+    Cursor c = {buf, buf + len, {-1, NULL, 0}};
+    const unsigned char *p;
+    uint64_t bits;
+    double unit;
+    uint32_t count;
+    PyObject *payload = NULL;    /* owned */
+    PyObject *functions = NULL;  /* owned */
+    if (len > LW_RESULTS_MAX_BYTES) {
+        PyErr_Format(PyExc_ValueError, "file too large: %zu bytes (the limit is %zu)", len,
+                     LW_RESULTS_MAX_BYTES);
+        return NULL;
+    }
+    if (read_header(&c) < 0 || (p = take(&c, 8, "unit")) == NULL) {
+        return NULL;
+    }
+    bits = load_u64(p);
+    memcpy(&unit, &bits, sizeof unit);
+    if (!isfinite(unit) || !(unit > 0)) {
+        PyObject *shown = PyFloat_FromDouble(unit);  /* owned */
+        if (shown != NULL) {
+            PyErr_Format(PyExc_ValueError, "unit must be finite and > 0, not %R", shown);
+            Py_DECREF(shown);
+        }
+        return NULL;
+    }
+    payload = PyDict_New();
+    if (payload == NULL || put_item(payload, "unit", PyFloat_FromDouble(unit)) < 0 ||
+        put_item(payload, "meta", read_meta(&c)) < 0 ||
+        read_count(&c, "function count", MIN_FUNCTION, &count) < 0) {
+        goto error;
+    }
+    functions = PyList_New((Py_ssize_t)count);
+    if (functions == NULL) {
+        goto error;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        c.at.func = (Py_ssize_t)i;
+        PyObject *func = read_function(&c);  /* owned until stored */
+        if (func == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(functions, (Py_ssize_t)i, func);
+    }
+    c.at.func = -1;
+    if (c.p != c.end) {
+        PyErr_Format(PyExc_ValueError, "trailing garbage: %zu bytes after the last function",
+                     (size_t)(c.end - c.p));
+        goto error;
+    }
+    if (PyDict_SetItemString(payload, "functions", functions) < 0) {
+        goto error;
+    }
+    Py_DECREF(functions);
+    return payload;
+error:
+    Py_XDECREF(functions);
+    Py_XDECREF(payload);
+    return NULL;
+}
+
+/* ========================================================================================
+ * Writing
+ * ======================================================================================== */
+
+/* The file being built in memory: header, then body. */
+typedef struct {
+    unsigned char *data;  /* owned (PyMem_Raw: written out with the GIL released) */
+    size_t len;
+    size_t cap;
+} Buf;
+
+/* Makes room for n more bytes at the end of b and counts them in. Returns their address,
+ * or NULL with MemoryError, or ValueError when the file would exceed the size the reader
+ * accepts (a file we cannot read back is worse than none). */
+static unsigned char *
+buf_extend(Buf *b, size_t n)
+{
+    unsigned char *start;
+    if (n > LW_RESULTS_MAX_BYTES - b->len) {
+        PyErr_Format(PyExc_ValueError, "payload too large: the file would exceed %zu bytes",
+                     LW_RESULTS_MAX_BYTES);
+        return NULL;
+    }
+    if (b->len + n > b->cap) {
+        /* len + n <= LW_RESULTS_MAX_BYTES, so doubling stays far from overflow. */
+        size_t cap = b->cap ? b->cap : 4096;
+        unsigned char *data;
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        data = PyMem_RawRealloc(b->data, cap);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        b->data = data;
+        b->cap = cap;
+    }
+    start = b->data + b->len;
+    b->len += n;
+    return start;
+}
+
+/* Appends v. Returns 0, or -1 with an exception (see buf_extend). */
+static int
+put_u32(Buf *b, uint32_t v)
+{
+    unsigned char *p = buf_extend(b, 4);
+    if (p == NULL) {
+        return -1;
+    }
+    store_u32(p, v);
+    return 0;
+}
+
+/* Appends v. Returns 0, or -1 with an exception (see buf_extend). */
+static int
+put_u64(Buf *b, uint64_t v)
+{
+    unsigned char *p = buf_extend(b, 8);
+    if (p == NULL) {
+        return -1;
+    }
+    store_u64(p, v);
+    return 0;
+}
+
+/* Appends the count of a list or dict. Returns 0, or -1 with ValueError if it does not
+ * fit in a u32 (or an exception from buf_extend). */
+static int
+put_count(Buf *b, Py_ssize_t n, const Where *w, const char *field)
+{
+    if ((size_t)n > UINT32_MAX) {
+        char name[NAME_SIZE];
+        field_name(w, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s has too many items (%zd)", name, n);
+        return -1;
+    }
+    return put_u32(b, (uint32_t)n);
+}
+
+/* Appends obj as a length-prefixed UTF-8 string. Returns 0, or -1 with TypeError (not a
+ * str) or ValueError (lone surrogates, which UTF-8 cannot carry) naming the field. */
+static int
+put_str(Buf *b, PyObject *obj, const Where *w, const char *field)
+{
+    char name[NAME_SIZE];
+    Py_ssize_t n;
+    const char *utf8;
+    unsigned char *p;
+    if (!PyUnicode_Check(obj)) {
+        field_name(w, field, name, sizeof name);
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", name, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    utf8 = PyUnicode_AsUTF8AndSize(obj, &n);
+    if (utf8 == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyErr_Clear();
+            field_name(w, field, name, sizeof name);
+            PyErr_Format(PyExc_ValueError, "%s cannot be encoded as UTF-8 (lone surrogate)",
+                         name);
+        }
+        return -1;
+    }
+    if (put_count(b, n, w, field) < 0 || (p = buf_extend(b, (size_t)n)) == NULL) {
+        return -1;
+    }
+    memcpy(p, utf8, (size_t)n);
+    return 0;
+}
+
+/* Converts the int obj (the field `field` at w) to *out, requiring lo <= value <= hi.
+ * Returns 0, or -1 with TypeError (not an int) or ValueError (out of range) naming it. */
+static int
+get_int(PyObject *obj, const Where *w, const char *field, long long lo, long long hi,
+        long long *out)
+{
+    char name[NAME_SIZE];
+    int overflow;
+    long long v;
+    if (!PyLong_Check(obj)) {
+        field_name(w, field, name, sizeof name);
+        PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", name,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow || v < lo || v > hi) {
+        field_name(w, field, name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s must be in [%lld, %lld], not %R", name, lo, hi, obj);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Checks that obj (the field `field` at w) is a list or a tuple. Returns 0, or -1 with
+ * TypeError naming the field. Tuples are taken too: the reader gives lists either way. */
+static int
+check_list(PyObject *obj, const Where *w, const char *field)
+{
+    if (!PyList_Check(obj) && !PyTuple_Check(obj)) {
+        char name[NAME_SIZE];
+        field_name(w, field, name, sizeof name);
+        PyErr_Format(PyExc_TypeError, "%s must be a list, not %.100s", name,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Looks up the str keys `names` in the dict d (called `what` in messages), storing each
+ * value, borrowed, in found[i] (NULL when absent). Returns 0, or -1 with ValueError for a
+ * key not among names. Walks the dict instead of looking keys up, so no key's __eq__ or
+ * __hash__ runs and nothing can change the payload under the writer's feet. */
+static int
+pick_fields(PyObject *d, const char *what, const char *const *names, int n_names,
+            PyObject **found)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;  /* borrowed */
+    for (int i = 0; i < n_names; i++) {
+        found[i] = NULL;
+    }
+    while (PyDict_Next(d, &pos, &key, &value)) {
+        int i = 0;
+        while (i < n_names &&
+               !(PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[i]) == 0)) {
+            i++;
+        }
+        if (i == n_names) {
+            PyErr_Format(PyExc_ValueError, "%s has an unknown key %R", what, key);
+            return -1;
+        }
+        found[i] = value;
+    }
+    return 0;
+}
+
+/* Appends the meta table. Returns 0, or -1 with TypeError/ValueError naming the entry. */
+static int
+put_meta(Buf *b, PyObject *meta)
+{
+    Where w = {-1, NULL, 0};
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;  /* borrowed */
+    if (!PyDict_Check(meta)) {
+        PyErr_Format(PyExc_TypeError, "meta must be a dict, not %.100s", Py_TYPE(meta)->tp_name);
+        return -1;
+    }
+    if (put_count(b, PyDict_GET_SIZE(meta), &w, "meta") < 0) {
+        return -1;
+    }
+    w.list = "meta";
+    while (PyDict_Next(meta, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "meta keys must be str, not %.100s",
+                         Py_TYPE(key)->tp_name);
+            return -1;
+        }
+        if (!PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "meta[%R] must be str, not %.100s", key,
+                         Py_TYPE(value)->tp_name);
+            return -1;
+        }
+        if (put_str(b, key, &w, "key") < 0 || put_str(b, value, &w, "value") < 0) {
+            return -1;
+        }
+        w.item++;
+    }
+    return 0;
+}
+
+/* Appends a function's lines. Returns 0, or -1 with TypeError/ValueError naming the line
+ * (not a 3-item tuple of ints, out of range, a line number given twice). */
+static int
+put_lines(Buf *b, PyObject *lines, Where *w)
+{
+    char name[NAME_SIZE];
+    Py_ssize_t n;
+    PyObject **items;         /* borrowed */
+    int32_t *linenos = NULL;  /* owned (PyMem): sorted afterwards to find repeats */
+    int32_t repeat;
+    if (check_list(lines, w, "lines") < 0) {
+        return -1;
+    }
+    n = PySequence_Fast_GET_SIZE(lines);
+    items = PySequence_Fast_ITEMS(lines);
+    if (put_count(b, n, w, "lines") < 0) {
+        return -1;
+    }
+    linenos = PyMem_Malloc(n ? (size_t)n * sizeof *linenos : 1);
+    if (linenos == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->list = "lines";
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = items[i];  /* borrowed */
+        long long lineno, hits, time;
+        unsigned char *p;
+        w->item = i;
+        if (!PyTuple_Check(line) && !PyList_Check(line)) {
+            field_name(w, NULL, name, sizeof name);
+            PyErr_Format(PyExc_TypeError, "%s must be a (lineno, hits, time) tuple, not %.100s",
+                         name, Py_TYPE(line)->tp_name);
+            goto error;
+        }
+        if (PySequence_Fast_GET_SIZE(line) != 3) {
+            field_name(w, NULL, name, sizeof name);
+            PyErr_Format(PyExc_ValueError, "%s must have 3 items (lineno, hits, time), not %zd",
+                         name, PySequence_Fast_GET_SIZE(line));
+            goto error;
+        }
+        PyObject **fields = PySequence_Fast_ITEMS(line);  /* borrowed */
+        if (get_int(fields[0], w, "lineno", 0, MAX_LINENO, &lineno) < 0 ||
+            get_int(fields[1], w, "hits", 0, INT64_MAX, &hits) < 0 ||
+            get_int(fields[2], w, "time", INT64_MIN, INT64_MAX, &time) < 0 ||
+            (p = buf_extend(b, LINE_SIZE)) == NULL) {
+            goto error;
+        }
+        store_u32(p, (uint32_t)lineno);
+        store_u64(p + 4, (uint64_t)hits);
+        store_u64(p + 12, (uint64_t)time);
+        linenos[i] = (int32_t)lineno;
+    }
+    w->list = NULL;
+    repeat = find_repeat(linenos, (size_t)n);
+    if (repeat >= 0) {
+        field_name(w, "lines", name, sizeof name);
+        PyErr_Format(PyExc_ValueError, "%s has line %ld twice", name, (long)repeat);
+        goto error;
+    }
+    PyMem_Free(linenos);
+    return 0;
+error:
+    PyMem_Free(linenos);
+    return -1;
+}
+
+/* Appends a function's source (None, absent, or a list of str). Returns 0, or -1 with
+ * TypeError naming the field. */
+static int
+put_source(Buf *b, PyObject *source, Where *w)
+{
+    unsigned char *flag = buf_extend(b, 1);
+    if (flag == NULL) {
+        return -1;
+    }
+    *flag = source != NULL && source != Py_None;
+    if (!*flag) {
+        return 0;
+    }
+    if (check_list(source, w, "source") < 0 ||
+        put_count(b, PySequence_Fast_GET_SIZE(source), w, "source") < 0) {
+        return -1;
+    }
+    w->list = "source";
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(source); i++) {
+        w->item = i;
+        if (put_str(b, PySequence_Fast_GET_ITEM(source, i), w, NULL) < 0) {
+            return -1;
+        }
+    }
+    w->list = NULL;
+    return 0;
+}
+
+/* Appends functions[index]. Returns 0, or -1 with TypeError/ValueError naming the field. */
+static int
+put_function(Buf *b, PyObject *func, Py_ssize_t index)
+{
+    static const char *const names[] = {"filename", "first_lineno", "name", "lines", "source"};
+    enum { FILENAME, FIRST_LINENO, NAME, LINES, SOURCE, N_FIELDS };
+    PyObject *fields[N_FIELDS];  /* borrowed */
+    Where w = {index, NULL, 0};
+    char what[NAME_SIZE];
+    long long first_lineno;
+    field_name(&w, NULL, what, sizeof what);
+    if (!PyDict_Check(func)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a dict, not %.100s", what,
+                     Py_TYPE(func)->tp_name);
+        return -1;
+    }
+    if (pick_fields(func, what, names, N_FIELDS, fields) < 0) {
+        return -1;
+    }
+    /* source alone may be left out (it means None). */
+    for (int i = 0; i < SOURCE; i++) {
+        if (fields[i] == NULL) {
+            PyErr_Format(PyExc_ValueError, "%s has no '%s'", what, names[i]);
+            return -1;
+        }
+    }
+    if (put_str(b, fields[FILENAME], &w, "filename") < 0 ||
+        get_int(fields[FIRST_LINENO], &w, "first_lineno", 0, MAX_LINENO, &first_lineno) < 0 ||
+        put_u32(b, (uint32_t)first_lineno) < 0 ||
+        put_str(b, fields[NAME], &w, "name") < 0 ||
+        put_lines(b, fields[LINES], &w) < 0 ||
+        put_source(b, fields[SOURCE], &w) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the body for payload (after the header already in b). Returns 0, or -1 with
+ * TypeError/ValueError naming the offending field. Runs no Python code (no lookups that
+ * call __eq__, no conversions that call __index__ or __float__), so the payload cannot
+ * change while it is walked with borrowed references. */
+static int
+put_body(Buf *b, PyObject *payload)
+{
+    static const char *const names[] = {"unit", "meta", "functions"};
+    enum { UNIT, META, FUNCTIONS, N_FIELDS };
+    PyObject *fields[N_FIELDS];  /* borrowed */
+    Where w = {-1, NULL, 0};
+    double unit;
+    uint64_t bits;
+    if (!PyDict_Check(payload)) {
+        PyErr_Format(PyExc_TypeError, "payload must be a dict, not %.100s",
+                     Py_TYPE(payload)->tp_name);
+        return -1;
+    }
+    if (pick_fields(payload, "payload", names, N_FIELDS, fields) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        if (fields[i] == NULL) {
+            PyErr_Format(PyExc_ValueError, "payload has no '%s'", names[i]);
+            return -1;
+        }
+    }
+    if (PyFloat_Check(fields[UNIT])) {
+        unit = PyFloat_AS_DOUBLE(fields[UNIT]);
+    }
+    else if (PyLong_Check(fields[UNIT])) {
+        unit = PyLong_AsDouble(fields[UNIT]);
+        if (unit == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            unit = INFINITY;  /* too big for a double: reported as out of range below */
+        }
+    }
+    else {
+        PyErr_Format(PyExc_TypeError, "unit must be a float, not %.100s",
+                     Py_TYPE(fields[UNIT])->tp_name);
+        return -1;
+    }
+    if (!isfinite(unit) || !(unit > 0)) {
+        PyErr_Format(PyExc_ValueError, "unit must be finite and > 0, not %R", fields[UNIT]);
+        return -1;
+    }
+    memcpy(&bits, &unit, sizeof bits);
+    if (put_u64(b, bits) < 0 || put_meta(b, fields[META]) < 0 ||
+        check_list(fields[FUNCTIONS], &w, "functions") < 0 ||
+        put_count(b, PySequence_Fast_GET_SIZE(fields[FUNCTIONS]), &w, "functions") < 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fields[FUNCTIONS]); i++) {
+        if (put_function(b, PySequence_Fast_GET_ITEM(fields[FUNCTIONS], i), i) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Flushes the directory holding path to disk, so that the rename itself survives a crash.
+ * Best effort, errors ignored: some file systems refuse fsync on a directory, and the new
+ * file is complete either way. Runs without the GIL. */
+static void
+sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = PyMem_RawMalloc(n + 2);  /* owned */
+    int fd;
+    if (dir == NULL) {
+        return;
+    }
+    if (n == 0) {
+        strcpy(dir, ".");
+    }
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        (void)close(fd);
+    }
+    PyMem_RawFree(dir);
+}
+
+/* Writes the len bytes at data to path through a temporary file in the same directory
+ * (so the rename cannot cross file systems), flushed to disk and then renamed over path:
+ * readers see the old file or the new one, never a mix, and a failure leaves the old one.
+ * nonce makes the temporary name unique within this process (the pid across processes).
+ * Returns 0, or an errno value after removing the temporary file. Runs without the GIL. */
+static int
+write_atomic(const char *path, const unsigned char *data, size_t len, unsigned long nonce)
+{
+    size_t size = strlen(path) + 64;
+    char *tmp = PyMem_RawMalloc(size);  /* owned */
+    FILE *f = NULL;
+    int fd = -1;
+    int err = 0;
+    if (tmp == NULL) {
+        return ENOMEM;
+    }
+    /* O_EXCL: never write into a file someone else (or a crashed run) left behind. */
+    for (unsigned long attempt = 0;; attempt++) {
+        (void)snprintf(tmp, size, "%s.%ld.%lu.tmp", path, (long)getpid(), nonce + attempt);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST || attempt == 99) {
+            break;
+        }
+    }
+    if (fd < 0) {
+        err = errno;
+        PyMem_RawFree(tmp);
+        return err;
+    }
+    f = fdopen(fd, "wb");
+    if (f == NULL) {
+        err = errno;
+        (void)close(fd);
+        goto error;
+    }
+    errno = 0;
+    if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        err = errno ? errno : EIO;
+        goto error;
+    }
+    /* fclose releases the stream even when it fails (a late write error surfaces here). */
+    int closed = fclose(f);
+    f = NULL;
+    if (closed != 0) {
+        err = errno ? errno : EIO;
+        goto error;
+    }
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        goto error;
+    }
+    sync_parent(path);
+    PyMem_RawFree(tmp);
+    return 0;
+error:
+    if (f != NULL) {
+        (void)fclose(f);
+    }
+    (void)unlink(tmp);
+    PyMem_RawFree(tmp);
+    return err ? err : EIO;
+}
+
+/* The os.fspath() of arg and its file-system encoding, both new references in *fspath and
+ * *encoded. Returns 0, or -1 with TypeError/ValueError (not a path, embedded NUL). */
+static int
+convert_path(PyObject *arg, PyObject **fspath, PyObject **encoded)
+{
+    *encoded = NULL;
+    *fspath = PyOS_FSPath(arg);
+    if (*fspath == NULL) {
+        return -1;
+    }
+    if (!PyUnicode_FSConverter(*fspath, encoded)) {
+        Py_CLEAR(*fspath);
+        return -1;
+    }
+    return 0;
+}
+
+/* write_results(path, payload): None, or NULL with TypeError/ValueError (bad payload,
+ * nothing written) or OSError naming path (the old file, if any, intact). */
+PyObject *
+lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* Temporary-file nonces handed out so far, read and bumped with the GIL held; each
+     * call may try 100 names, so each takes 100. */
+    static unsigned long next_nonce = 0;
+    PyObject *fspath = NULL;   /* owned: str or bytes, as os.fspath gives it */
+    PyObject *encoded = NULL;  /* owned: bytes */
+    Buf b = {NULL, 0, 0};
+    unsigned char *header;
+    unsigned long nonce;
+    int err;
+    (void)module;
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "write_results() takes exactly 2 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    /* The whole file is built and checked before the disk is touched: a bad payload
+     * leaves no trace. */
+    if (convert_path(args[0], &fspath, &encoded) < 0 ||
+        (header = buf_extend(&b, HEADER_SIZE)) == NULL || put_body(&b, args[1]) < 0) {
+        goto error;
+    }
+    header = b.data;  /* put_body may have moved the buffer */
+    memcpy(header, MAGIC, sizeof MAGIC);
+    store_u32(header + 8, LW_RESULTS_VERSION);
+    store_u64(header + 12, (uint64_t)(b.len - HEADER_SIZE));
+    store_u32(header + 20, crc32_of(b.data + HEADER_SIZE, b.len - HEADER_SIZE));
+    nonce = next_nonce;
+    next_nonce += 100;
+    Py_BEGIN_ALLOW_THREADS
+    err = write_atomic(PyBytes_AS_STRING(encoded), b.data, b.len, nonce);
+    Py_END_ALLOW_THREADS
+    if (err != 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        goto error;
+    }
+    PyMem_RawFree(b.data);
+    Py_DECREF(encoded);
+    Py_DECREF(fspath);
+    Py_RETURN_NONE;
+error:
+    PyMem_RawFree(b.data);
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
+    return NULL;
+}
+
+/* Reads the file at path into a new PyMem_Raw buffer (*out, *out_len). Returns 0, an errno
+ * value, or -1 when the file is larger than LW_RESULTS_MAX_BYTES. Runs without the GIL. */
+static int
+read_whole(const char *path, unsigned char **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    unsigned char *data = NULL;  /* owned */
+    size_t len = 0;
+    size_t cap;
+    int err = 0;
+    if (f == NULL) {
+        return errno;
+    }
+    if (fstat(fileno(f), &st) != 0) {
+        err = errno;
+        goto done;
+    }
+    /* fopen succeeds on a directory on Linux; only the read would fail, less clearly. */
+    if (S_ISDIR(st.st_mode)) {
+        err = EISDIR;
+        goto done;
+    }
+    /* A regular file's size is known: refuse a huge one before reading it, and read the
+     * rest in one go (the spare byte sees EOF, or a file still growing). Pipes and devices
+     * are read in growing chunks until the limit. */
+    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > LW_RESULTS_MAX_BYTES) {
+        err = -1;
+        goto done;
+    }
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+    data = PyMem_RawMalloc(cap);
+    if (data == NULL) {
+        err = ENOMEM;
+        goto done;
+    }
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            if (cap > LW_RESULTS_MAX_BYTES) {
+                err = -1;
+                goto done;
+            }
+            size_t grown = cap > LW_RESULTS_MAX_BYTES / 2 ? LW_RESULTS_MAX_BYTES + 1 : cap * 2;
+            unsigned char *bigger = PyMem_RawRealloc(data, grown);
+            if (bigger == NULL) {
+                err = ENOMEM;
+                goto done;
+            }
+            data = bigger;
+            cap = grown;
+        }
+        errno = 0;
+        got = fread(data + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                err = errno ? errno : EIO;
+                goto done;
+            }
+            break;
+        }
+    }
+done:
+    (void)fclose(f);
+    if (err != 0) {
+        PyMem_RawFree(data);
+        return err;
+    }
+    *out = data;
+    *out_len = len;
+    return 0;
+}
+
+/* read_results(path): the payload dict, or NULL with OSError naming path (unreadable)
+ * or ValueError (not a valid results file). */
 PyObject *
 lw_read_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module, (void)args, (void)nargs;
-    PyErr_SetString(PyExc_NotImplementedError, "read_results");
+    PyObject *fspath = NULL;   /* owned: str or bytes, as os.fspath gives it */
+    PyObject *encoded = NULL;  /* owned: bytes */
+    PyObject *payload;           /* owned */
+    unsigned char *data = NULL;  /* owned (PyMem_Raw) */
+    size_t len = 0;
+    int err;
+    (void)module;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "read_results() takes exactly 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (convert_path(args[0], &fspath, &encoded) < 0) {
+        goto error;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    err = read_whole(PyBytes_AS_STRING(encoded), &data, &len);
+    Py_END_ALLOW_THREADS
+    if (err == -1) {
+        PyErr_Format(PyExc_ValueError, "file too large: more than %zu bytes",
+                     LW_RESULTS_MAX_BYTES);
+        goto error;
+    }
+    if (err != 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        goto error;
+    }
+    payload = lw_parse_results(data, len);
+    PyMem_RawFree(data);
+    Py_DECREF(encoded);
+    Py_DECREF(fspath);
+    return payload;
+error:
+    PyMem_RawFree(data);
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
     return NULL;
 }
