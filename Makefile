@@ -13,12 +13,14 @@ test:
 	scripts/test-all.sh
 
 demo:
-	@vpy=$$(scripts/venv.sh $(NEWEST) scikit-learn | tail -n 1) && $$vpy examples/walkthrough.py
+	@set -o pipefail; vpy=$$(scripts/venv.sh $(NEWEST) scikit-learn | tail -n 1) && $$vpy examples/walkthrough.py
 
 bench:
-	@for py in $$(scripts/pythons.sh); do \
-	  vpy=$$(scripts/venv.sh $$py numpy scikit-learn | tail -n 1) && $$vpy benchmarks/overhead.py || exit 1; \
-	done
+	@set -o pipefail; rm -rf build/bench; \
+	for py in $$(scripts/pythons.sh); do \
+	  vpy=$$(scripts/venv.sh $$py numpy scikit-learn | tail -n 1) && $$vpy benchmarks/overhead.py --json build/bench $(BENCH_ARGS) || exit 1; \
+	done; \
+	$(NEWEST) benchmarks/overhead.py --report build/bench/overhead-*.json
 
 clean:
 	rm -rf build .venvs src/*.egg-info src/linewise/*.so
