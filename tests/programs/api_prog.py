@@ -58,3 +58,7 @@ class Decorated:
     class Inner:
         def inner(self):
             return 2  # L:dc_inner
+
+
+def identity(x):
+    return x  # L:id_ret
