@@ -600,6 +600,26 @@ def test_cprofile_usable_after_disable():
         prof.disable()
 
 
+def test_cprofile_running_around_linewise():
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        lp = LineProfiler(A.f)
+        with lp:
+            for i in range(3):
+                A.f(i)
+        A.f(0)
+    finally:
+        prof.disable()
+    assert hits_of(lp.get_stats(), A.f) == f_hits(3)
+    calls = {func[2]: cc for func, (cc, *_rest) in pstats.Stats(prof).stats.items()
+             if func[0] == A.f.__code__.co_filename}
+    assert calls.get("f") == 4
+
+
 @pytest.mark.skipif(not PY312, reason="sys.monitoring is 3.12+")
 @pytest.mark.parametrize("disable_events", [False, True], ids=["keep", "tool-returns-DISABLE"])
 def test_other_monitoring_tool_keeps_working(disable_events):
