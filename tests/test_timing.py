@@ -157,3 +157,94 @@ def test_same_function_in_two_threads():
         assert 1.5 <= long / short <= 2.6, (long, short)
 
     retried(measure)
+
+
+def test_yield_from_not_charged_while_consumer_runs():
+    n, work, pause = 3, 0.01, 0.03
+
+    def consume():
+        for _ in timed.delegator(n, work):
+            time.sleep(pause)
+
+    def measure():
+        st = profile([timed.delegator, timed.producer], consume)
+        worked = t(st, timed.producer, "pr_work")
+        delegated = t(st, timed.delegator, "dl_from")
+        assert worked > 0
+        # The yield-from line waits for the inner generator's work (about 1x), never for
+        # the consumer's pauses (3x).
+        assert 0.8 <= delegated / worked <= 1.3, (delegated, worked)
+        assert t(st, timed.producer, "pr_yield") / worked < 0.2
+
+    retried(measure)
+
+
+def test_generator_driven_by_send():
+    def run():
+        g = timed.resumable(0.01)
+        next(g)
+        for i in range(3):
+            g.send(i)
+            time.sleep(0.03)
+        g.close()
+
+    def measure():
+        st = profile([timed.resumable], run)
+        worked = t(st, timed.resumable, "rs_work")
+        parked = (t(st, timed.resumable, "rs_first") + t(st, timed.resumable, "rs_yield"))
+        assert worked > 0
+        assert parked / worked < 0.2, (parked, worked)
+
+    retried(measure)
+
+
+def test_generator_resumed_in_other_thread_not_charged_while_parked():
+    def run():
+        g = timed.producer(4, 0.01)
+        next(g)
+        time.sleep(0.03)
+        th = threading.Thread(target=lambda: [next(g), time.sleep(0.03), next(g)])
+        th.start()
+        th.join()
+        time.sleep(0.03)
+        list(g)
+
+    def measure():
+        st = profile([timed.producer], run)
+        worked = t(st, timed.producer, "pr_work")
+        total = sum(times_of(st, timed.producer).values())
+        assert worked > 0
+        assert total / worked < 1.3, (total, worked)
+
+    retried(measure)
+
+
+def test_line_charged_until_callee_raises():
+    def check(targets):
+        def measure():
+            st = profile(targets, lambda: timed.catches_slow_raise(0.01))
+            call = t(st, timed.catches_slow_raise, "cs_call")   # callee sleeps 20 ms, raises
+            after = t(st, timed.catches_slow_raise, "cs_sleep")  # 10 ms in the handler
+            assert after > 0
+            assert 1.5 <= call / after <= 2.6, (call, after)
+            # The except line itself is cheap: it is not charged the callee's time.
+            assert t(st, timed.catches_slow_raise, "cs_except") / after < 0.2
+
+        retried(measure)
+
+    check([timed.catches_slow_raise])
+    check([timed.catches_slow_raise, timed.sleeps_then_raises])
+
+
+def test_await_of_profiled_coroutine():
+    def measure():
+        st = profile([timed.awaits_profiled, timed.waiter],
+                     lambda: asyncio.run(timed.awaits_profiled(0.01)))
+        outer = t(st, timed.awaits_profiled, "ap_await")  # waiter: 20 + 10 ms
+        own = t(st, timed.awaits_profiled, "ap_sleep")    # 10 ms
+        inner = t(st, timed.waiter, "aw_long") + t(st, timed.waiter, "aw_short")
+        assert own > 0
+        assert 2.4 <= outer / own <= 3.9, (outer, own)
+        assert 0.8 <= inner / outer <= 1.05, (inner, outer)
+
+    retried(measure)

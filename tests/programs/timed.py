@@ -46,3 +46,31 @@ def long_nap(d):
 def short_naps(n, d):
     for _ in range(n):  # L:sn_for
         time.sleep(d)  # L:sn_sleep
+
+
+def delegator(n, work):
+    yield from producer(n, work)  # L:dl_from
+
+
+def sleeps_then_raises(d):
+    time.sleep(d)  # L:sr_sleep
+    raise ValueError("late")  # L:sr_raise
+
+
+def catches_slow_raise(d):
+    try:  # L:cs_try
+        sleeps_then_raises(2 * d)  # L:cs_call
+    except ValueError:  # L:cs_except
+        time.sleep(d)  # L:cs_sleep
+
+
+async def awaits_profiled(d):
+    await waiter(2 * d, d)  # L:ap_await
+    await asyncio.sleep(d)  # L:ap_sleep
+
+
+def resumable(work):
+    received = yield  # L:rs_first
+    while received is not None:  # L:rs_while
+        time.sleep(work)  # L:rs_work
+        received = yield received  # L:rs_yield
