@@ -26,7 +26,7 @@ import warnings
 import pytest
 
 from conftest import backend, hits_of, profile
-from programs import basic, classes, gens, nested, threaded
+from programs import basic, classes, gens, more, nested, threaded
 
 line_profiler = pytest.importorskip("line_profiler")
 
@@ -147,13 +147,35 @@ SCENARIOS = {
     "async_generator": ([gens.consume_ticker, gens.ticker],
                         lambda: asyncio.run(gens.consume_ticker(3))),
     "threads": ([threaded.work], _threads_before_and_after),
+    "match": ([more.matcher],
+              lambda: [more.matcher(v) for v in (0, [1, 2], {"k": 3}, "x", [1])]),
+    "else_clauses": ([more.else_clauses],
+                     lambda: (more.else_clauses([1, 2]), more.else_clauses([1, -1, 2]))),
+    "nested_handlers": ([more.nested_handlers],
+                        lambda: (more.nested_handlers(0), more.nested_handlers(5))),
+    "context_manager_class": (
+        [more.uses_resource, more.Resource.__init__, more.Resource.__enter__,
+         more.Resource.__exit__],
+        lambda: (more.uses_resource(False), more.uses_resource(True))),
+    "async_with_and_iterator_class": (
+        [more.async_constructs, more.Countdown.__init__, more.Countdown.__aiter__,
+         more.Countdown.__anext__, more.AsyncResource.__aenter__, more.AsyncResource.__aexit__],
+        lambda: asyncio.run(more.async_constructs(3))),
+    "walrus": ([more.walrus], lambda: more.walrus([1, 2, 3])),
+    "decorator_with_arguments": ([more.repeated, more.repeated.__wrapped__],
+                                 lambda: more.repeated(1)),
+    "trivial": ([more.docstring_only, more.pass_only],
+                lambda: (more.docstring_only(), more.pass_only())),
 }
 
 _bump = nested.make_counter()  # one closure, added and run (all share one code object)
 SCENARIOS["closure"] = ([nested.make_counter, _bump],
                         lambda: (nested.make_counter(), _bump(), _bump()))
 
-ONE_LINERS = {nested.square.__code__, nested.one_liner.__code__}
+# Functions whose only code is on their first line (a docstring-only function's implicit
+# return sits on the def line).
+ONE_LINERS = {nested.square.__code__, nested.one_liner.__code__,
+              more.docstring_only.__code__}
 
 
 def _skip_reason(name, func):

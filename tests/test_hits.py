@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import PY312, backend, hits_of, lines, profile
-from programs import basic, classes, gens, module_target, nested, threaded
+from programs import basic, classes, gens, module_target, more, nested, threaded
 
 Shape = classes.Shape
 
@@ -612,3 +612,82 @@ def test_exec_defined_function():
         ns["made"](1)
         ns["made"](2)
     assert hits_of(lp.get_stats(), ns["made"]) == {2: 2, 3: 2}
+
+
+# -- more statement kinds ------------------------------------------------------------------
+
+
+def test_match_statement():
+    st = profile([more.matcher], lambda: [more.matcher(v) for v in (0, [1, 2], {"k": 3}, "x", [1])])
+    # Each case line counts once per subject tested against it.
+    check(st, more.matcher, more, {
+        "mt_match": 5, "mt_zero": 5, "mt_zero_ret": 1, "mt_pair": 4, "mt_pair_ret": 1,
+        "mt_map": 3, "mt_map_ret": 1, "mt_default": 2, "mt_default_ret": 2,
+    })
+
+
+def test_for_else_while_else():
+    st = profile([more.else_clauses],
+                 lambda: (more.else_clauses([1, 2]), more.else_clauses([1, -1, 2])))
+    check(st, more.else_clauses, more, {
+        "ec_for": 3 + 2, "ec_if": 2 + 2, "ec_break": 1, "ec_for_else": 1, "ec_n": 2,
+        "ec_while": 6, "ec_inc": 4, "ec_while_else": 2, "ec_ret": 2,
+    })
+
+
+def test_nested_handlers_else_finally():
+    st = profile([more.nested_handlers],
+                 lambda: (more.nested_handlers(0), more.nested_handlers(5)))
+    check(st, more.nested_handlers, more, {
+        "nh_try": 2, "nh_try2": 2, "nh_div": 2, "nh_zde": 1, "nh_reraise": 1, "nh_else": 1,
+        "nh_finally": 2, "nh_value": 1, "nh_neg": 1, "nh_ret": 2,
+    })
+
+
+def test_context_manager_class():
+    R = more.Resource
+    st = profile([more.uses_resource, R.__init__, R.__enter__, R.__exit__],
+                 lambda: (more.uses_resource(False), more.uses_resource(True)))
+    check(st, more.uses_resource, more, {
+        "ur_with": 4,  # entry and exit, each call (the exception is swallowed by __exit__)
+        "ur_body": 2, "ur_if": 2, "ur_raise": 1, "ur_ret": 2,
+    })
+    check(st, R.__init__, more, {"rc_init": 2})
+    check(st, R.__enter__, more, {"rc_enter": 2, "rc_enter_ret": 2})
+    check(st, R.__exit__, more, {"rc_exit": 2, "rc_exit_ret": 2})
+
+
+def test_async_with_and_async_iterator_class():
+    C, AR = more.Countdown, more.AsyncResource
+    targets = [more.async_constructs, C.__init__, C.__aiter__, C.__anext__, AR.__aenter__,
+               AR.__aexit__]
+    st = profile(targets, lambda: asyncio.run(more.async_constructs(2)))
+    check(st, more.async_constructs, more, {
+        "ac_out": 1, "ac_with": 2, "ac_for": 3, "ac_append": 2, "ac_ret": 1})
+    check(st, C.__init__, more, {"cn_init": 1})
+    check(st, C.__aiter__, more, {"cn_aiter": 1})
+    check(st, C.__anext__, more, {
+        "cn_check": 3, "cn_stop": 1, "cn_sleep": 2, "cn_dec": 2, "cn_ret": 2})
+    check(st, AR.__aenter__, more, {"ar_enter": 1, "ar_enter_ret": 1})
+    check(st, AR.__aexit__, more, {"ar_exit": 1})
+
+
+def test_walrus():
+    st = profile([more.walrus], lambda: more.walrus([1, 2, 3]))
+    check(st, more.walrus, more, {
+        "wa_kept": 1, "wa_for": 4, "wa_if": 3, "wa_append": 2, "wa_ret": 1})
+
+
+def test_decorator_with_arguments():
+    st = profile([more.repeated], lambda: more.repeated(1))
+    check(st, more.repeated, more, {"rp_results": 1, "rp_for": 4, "rp_call": 3, "rp_ret": 1})
+    check(st, more.repeated.__wrapped__, more, {"rpd_ret": 3})
+
+
+def test_trivial_functions():
+    st = profile([more.docstring_only, more.pass_only],
+                 lambda: (more.docstring_only(), more.docstring_only(), more.pass_only()))
+    # A docstring-only function's code (its implicit return) sits on the def line.
+    first = more.docstring_only.__code__.co_firstlineno
+    assert hits_of(st, more.docstring_only) == {first: 2}
+    check(st, more.pass_only, more, {"po_pass": 1})
