@@ -280,6 +280,90 @@ def test_generator_finalised_while_enabled():
         "ec_except": 1, "ec_clear": 1})
 
 
+def test_other_profiler_disabled_first_keeps_instrumentation():
+    lp1, lp2 = LineProfiler(A.f), LineProfiler(A.f)
+    lp1.enable()
+    lp2.enable()
+    A.f(0)
+    lp2.disable()  # lp1 still wants f
+    A.f(0)
+    A.f(0)
+    lp1.disable()
+    assert hits_of(lp1.get_stats(), A.f) == f_hits(3)
+    assert hits_of(lp2.get_stats(), A.f) == f_hits(1)
+
+
+def test_engine_stack_empty_after_profiled_code_returns():
+    from linewise import _engine
+    from programs import gens
+
+    lp = LineProfiler(A.f, A.failing, gens.countdown, gens.echo, A.coro)
+    with lp:
+        A.f(0)
+        with pytest.raises(KeyError):
+            A.failing()
+        g = gens.countdown(3)
+        next(g)
+        e = gens.echo()
+        next(e)
+        e.throw(KeyError)
+        asyncio.run(A.coro(1))
+        depth = _engine.diagnostics()["thread_stack_depth"]
+        del g, e
+    assert depth == 0
+
+
+@pytest.mark.skipif(not PY312, reason="sys.monitoring is 3.12+")
+def test_restart_events_by_another_tool():
+    """sys.monitoring.restart_events() brings back every event a tool had DISABLEd, for
+    all tools: linewise must still count only what it profiles, and count it right."""
+    lp = LineProfiler(A.f)
+    with lp:
+        A.f(0)
+        A.g(0)
+        sys.monitoring.restart_events()
+        A.f(0)
+        A.g(0)
+        A.h()
+    st = lp.get_stats()
+    assert hits_of(st, A.f) == f_hits(2)
+    assert list(st.timings) == [(A.f.__code__.co_filename, A.f.__code__.co_firstlineno, "f")]
+
+
+@pytest.mark.skipif(not PY312, reason="sys.monitoring is 3.12+")
+def test_monitoring_tool_released():
+    """An explicitly disabled or collected profiler holds no sys.monitoring tool id."""
+    def ours():
+        return [i for i in range(6) if sys.monitoring.get_tool(i)
+                and "linewise" in sys.monitoring.get_tool(i)]
+
+    lp = LineProfiler(A.f)
+    with lp:
+        A.f(0)
+    lp.disable()
+    assert ours() == []
+    lp2 = LineProfiler(A.f)
+    lp2(A.g)(0)  # a decorated call: may stay armed while lp2 lives
+    del lp2
+    gc.collect()
+    assert ours() == []
+
+
+def test_new_threads_not_traced_after_disable(restore_hooks):
+    def hooks_in_new_thread():
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((sys.gettrace(), sys.getprofile())))
+        t.start()
+        t.join()
+        return seen[0]
+
+    before = hooks_in_new_thread()  # None, None unless something (coverage) traces
+    lp = LineProfiler(A.f)
+    with lp:
+        A.f(0)
+    assert hooks_in_new_thread() == before
+
+
 # -- run, runctx, runcall ------------------------------------------------------------------
 
 

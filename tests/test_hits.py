@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import PY312, backend, hits_of, lines, profile
+from conftest import PY312, backend, hits_of, line_of, lines, profile
 from programs import basic, classes, gens, module_target, more, nested, threaded
 
 Shape = classes.Shape
@@ -691,3 +691,42 @@ def test_trivial_functions():
     first = more.docstring_only.__code__.co_firstlineno
     assert hits_of(st, more.docstring_only) == {first: 2}
     check(st, more.pass_only, more, {"po_pass": 1})
+
+
+# -- identity of code, caches, runaway recursion -------------------------------------------
+
+
+def test_bytecode_twins_counted_apart():
+    # Identical bytecode in two functions: only the profiled one counts (line_profiler had
+    # to pad bytecode to tell such twins apart).
+    assert nested.twin_a.__code__.co_code == nested.twin_b.__code__.co_code
+    st = profile([nested.twin_a], lambda: (nested.twin_a(1), nested.twin_b(1), nested.twin_b(2)))
+    check(st, nested.twin_a, nested, {"ta_mul": 1, "ta_ret": 1})
+    assert hits_of(st, nested.twin_b) == {}
+
+
+def test_lru_cache_wrapped_function():
+    nested.cached.cache_clear()
+    st = profile([nested.cached], lambda: [nested.cached(n) for n in (1, 2, 1, 2, 1)])
+    check(st, nested.cached.__wrapped__, nested, {"cached_ret": 2})  # misses only
+
+
+def test_recursion_error_unwinds_cleanly():
+    from linewise import LineProfiler, _engine
+
+    lp = LineProfiler(nested.bottomless, nested.fact)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)
+    try:
+        with lp:
+            with pytest.raises(RecursionError):
+                nested.bottomless(0)
+            depth = _engine.diagnostics()["thread_stack_depth"]
+            nested.fact(4)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert depth <= 1, f"{depth} frames left on the engine's stack after the unwind"
+    st = lp.get_stats()
+    check(st, nested.fact, nested, {"fa_base": 4, "fa_one": 1, "fa_rec": 3})
+    calls = hits_of(st, nested.bottomless)[line_of(nested, "bl_rec")]
+    assert 200 < calls < 300

@@ -72,3 +72,22 @@ def plain_decorator(func):
 @plain_decorator
 def plainly_decorated(x):
     return x - 1  # L:pd_ret
+
+
+def twin_a(x):
+    y = x * 3  # L:ta_mul
+    return y - 1  # L:ta_ret
+
+
+def twin_b(x):
+    y = x * 3  # L:tb_mul
+    return y - 1  # L:tb_ret
+
+
+@functools.lru_cache(maxsize=None)
+def cached(n):
+    return n * n  # L:cached_ret
+
+
+def bottomless(n):
+    return bottomless(n + 1)  # L:bl_rec
