@@ -177,6 +177,32 @@ def test_one_line_function():
     check(st, nested.one_liner, nested, {"one_liner": 3})
 
 
+def test_one_line_functions_already_warm():
+    """The same, for functions that ran (and were specialised by the 3.11+ adaptive
+    interpreter: on 3.13 RESUME becomes RESUME_CHECK, the cause of CPython #155992) before
+    profiling starts, and between two profiled blocks."""
+    from linewise import LineProfiler
+
+    funcs = (nested.one_liner, nested.square, more.docstring_only)
+
+    def run(n):
+        for i in range(n):
+            nested.one_liner(i)
+            nested.square(i)
+            more.docstring_only()
+
+    run(3000)
+    lp = LineProfiler(*funcs)
+    with lp:
+        run(3)
+    run(3000)
+    with lp:
+        run(2)
+    st = lp.get_stats()
+    for func in funcs:
+        assert hits_of(st, func) == {func.__code__.co_firstlineno: 5}, func
+
+
 def test_recursion_counts_every_execution():
     st = profile([nested.fact], lambda: nested.fact(5))
     check(st, nested.fact, nested, {"fa_base": 5, "fa_one": 1, "fa_rec": 4})
