@@ -248,3 +248,28 @@ def test_await_of_profiled_coroutine():
         assert 0.8 <= inner / outer <= 1.05, (inner, outer)
 
     retried(measure)
+
+
+def test_concurrent_tasks_each_charged_their_own_time():
+    """Four tasks of one coroutine interleave on the event loop: each frame's lines are
+    charged its own time. Each blocks 10 ms (40 ms in all, however the tasks interleave);
+    each first await waits 20 ms plus the blocking of the tasks that resumed before it:
+    4 x 20 + (0 + 10 + 20 + 30) = 140 ms, 3.5x the blocking."""
+    n, wait, block = 4, 0.02, 0.01
+
+    def measure():
+        started = time.perf_counter()
+        st = profile([timed.task_body, timed.many_tasks],
+                     lambda: asyncio.run(timed.many_tasks(n, wait, block)))
+        wall = time.perf_counter() - started
+        blocked = t(st, timed.task_body, "tb_block")
+        waited = t(st, timed.task_body, "tb_wait")
+        gathered = t(st, timed.many_tasks, "mt_gather")
+        assert waited > 0 and blocked > 0
+        assert 2.8 <= waited / blocked <= 4.5, (waited, blocked)
+        assert 0.7 <= gathered / wall <= 1.0, (gathered, wall)
+        # The blocking line holds its own 4 x 10 ms, about half of the ~80 ms run: had it
+        # been charged other tasks' waits, it would approach the whole run.
+        assert 0.3 <= blocked / wall <= 0.65, (blocked, wall)
+
+    retried(measure)

@@ -74,3 +74,13 @@ def resumable(work):
     while received is not None:  # L:rs_while
         time.sleep(work)  # L:rs_work
         received = yield received  # L:rs_yield
+
+
+async def task_body(wait, block):
+    await asyncio.sleep(wait)  # L:tb_wait
+    time.sleep(block)  # L:tb_block
+    await asyncio.sleep(wait)  # L:tb_wait2
+
+
+async def many_tasks(n, wait, block):
+    await asyncio.gather(*[task_body(wait, block) for _ in range(n)])  # L:mt_gather
