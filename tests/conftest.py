@@ -134,13 +134,3 @@ def profile(targets, run, profiler_cls=None):
     finally:
         lp.disable_by_count()
     return lp.get_stats()
-
-
-@pytest.fixture
-def lw():
-    """A fresh linewise LineProfiler, disabled for sure at the end of the test."""
-    from linewise import LineProfiler
-
-    lp = LineProfiler()
-    yield lp
-    lp.disable()
