@@ -3,5 +3,7 @@ __version__ = "0.1.0"
 
 from .results import LineStats, ResultsError, load_stats  # noqa: E402
 from .profiler import LineProfiler, show_func, show_text  # noqa: E402
+from .explicit import profile  # noqa: E402
 
-__all__ = ["LineProfiler", "LineStats", "ResultsError", "load_stats", "show_text", "show_func"]
+__all__ = ["LineProfiler", "LineStats", "ResultsError", "load_stats", "show_text", "show_func",
+           "profile"]

@@ -40,6 +40,17 @@ def _yield_offsets(code: types.CodeType) -> list[int] | None:
     ]
 
 
+def _qualname(func: types.FunctionType) -> str:
+    """The name a report shows: the code's own qualified name. functools.wraps copies the
+    wrapped function's __qualname__ onto a wrapper, so that one would be misleading."""
+    code = func.__code__
+    if hasattr(code, "co_qualname"):
+        return code.co_qualname
+    if getattr(func, "__wrapped__", None) is not None:
+        return code.co_name  # 3.10: the wrapper's real qualified name is not recorded
+    return func.__qualname__
+
+
 def _functions_of(obj, seen: set) -> list[types.FunctionType]:
     """The Python functions behind a callable-like object: methods, wrappers, properties,
     partials, classes (their members, nested classes included). Builtins give none."""
@@ -120,7 +131,7 @@ class LineProfiler:
             code = func.__code__
             first, last = _line_range(code)
             if self._engine.add_code(code, first, last, _yield_offsets(code)):
-                self._names[code] = func.__qualname__
+                self._names[code] = _qualname(func)
                 self.functions.append(func)
                 added += 1
         return added
@@ -162,7 +173,23 @@ class LineProfiler:
             return
         self.enable_count -= 1
         if self.enable_count == 0:
-            # Stays instrumented (monitoring backend): the next call re-enables for free.
+            self._engine.disable()
+
+    def _enter_wrapped(self) -> None:
+        """enable_by_count() for a decorated function's call."""
+        if self.enable_count == 0:
+            self._engine.enable()
+        self.enable_count += 1
+
+    def _exit_wrapped(self) -> None:
+        """disable_by_count() after a decorated function's call. The code stays
+        instrumented (monitoring backend) so that the next call re-enables with a flag
+        write instead of re-instrumenting: decorated code only runs through its wrapper,
+        so nothing else pays for it. disable() removes the instrumentation."""
+        if self.enable_count <= 0:
+            return
+        self.enable_count -= 1
+        if self.enable_count == 0:
             self._engine.disable(keep_armed=True)
 
     def __enter__(self):
@@ -223,11 +250,11 @@ class LineProfiler:
     def _wrap_function(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            self._enter_wrapped()
             try:
                 return func(*args, **kwargs)
             finally:
-                self.disable_by_count()
+                self._exit_wrapped()
 
         wrapper.__line_profiler_wrapped__ = True
         return wrapper
@@ -238,7 +265,7 @@ class LineProfiler:
             gen = func(*args, **kwargs)
             to_send, to_throw = None, None
             while True:
-                self.enable_by_count()
+                self._enter_wrapped()
                 try:
                     if to_throw is not None:
                         item = gen.throw(to_throw)
@@ -247,12 +274,16 @@ class LineProfiler:
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    self.disable_by_count()
+                    self._exit_wrapped()
                 to_send, to_throw = None, None
                 try:
                     to_send = yield item
                 except GeneratorExit:
-                    self.runcall(gen.close)
+                    self._enter_wrapped()
+                    try:
+                        gen.close()
+                    finally:
+                        self._exit_wrapped()
                     raise
                 except BaseException as exc:  # noqa: B036 - forwarded into the generator
                     to_throw = exc
@@ -262,23 +293,23 @@ class LineProfiler:
     def _wrap_coroutine(self, func):
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            self._enter_wrapped()
             try:
                 return await func(*args, **kwargs)
             finally:
-                self.disable_by_count()
+                self._exit_wrapped()
 
         return wrapper
 
     def _wrap_asyncgen(self, func):
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            self._enter_wrapped()
             try:
                 async for item in func(*args, **kwargs):
                     yield item
             finally:
-                self.disable_by_count()
+                self._exit_wrapped()
 
         return wrapper
 

@@ -14,6 +14,14 @@
 #error "linewise needs Python 3.10 or newer"
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LW_LIKELY(x) (x)
+#define LW_UNLIKELY(x) (x)
+#endif
+
 /* PEP 669 (sys.monitoring) arrived in 3.12. */
 #define LW_HAVE_MONITORING (PY_VERSION_HEX >= 0x030C0000)
 
@@ -74,9 +82,8 @@ lw_frame_lasti(PyFrameObject *frame)
  * stable across yields; asking for a PyFrameObject would allocate one. 3.13 moved
  * current_frame from the _PyCFrame onto the thread state (gh-112529). */
 static inline void *
-lw_current_frame_key(void)
+lw_current_frame_key(PyThreadState *tstate)
 {
-    PyThreadState *tstate = PyThreadState_GET();
 #if PY_VERSION_HEX >= 0x030D0000
     return (void *)tstate->current_frame;
 #else
@@ -118,16 +125,22 @@ lw_frame_no_lines(PyFrameObject *frame, PyObject *attr_name)
 #endif
 }
 
+/* A line number from a sys.monitoring callback. 3.12 made small ints' layout public
+ * through PyUnstable_Long_* inlines (gh-101291), sparing a PyLong_AsLong call per event. */
+static inline int
+lw_small_int(PyObject *value)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (LW_LIKELY(PyLong_CheckExact(value) && PyUnstable_Long_IsCompact((PyLongObject *)value))) {
+        return (int)PyUnstable_Long_CompactValue((PyLongObject *)value);
+    }
+#endif
+    return (int)PyLong_AsLong(value);
+}
+
 /* co_qualname exists from 3.11 (bpo-44530); before that the function's __qualname__
  * is passed in from Python at registration. */
 #define LW_HAVE_CO_QUALNAME (PY_VERSION_HEX >= 0x030B0000)
 
-#if defined(__GNUC__) || defined(__clang__)
-#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
-#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define LW_LIKELY(x) (x)
-#define LW_UNLIKELY(x) (x)
-#endif
 
 #endif /* LINEWISE_COMPAT_H */

@@ -48,11 +48,20 @@ lw_charge_and_hit(CodeEntry *e, int prev_line, int64_t ticks, int line)
     }
 }
 
-/* This thread's stack, emptied first if it predates the backend's last start. */
+/* The stack of the thread `tstate`, emptied first if it predates the backend's last start. */
 static inline ThreadStack *
-lw_stack(lw_state *st)
+lw_stack(lw_state *st, PyThreadState *tstate)
 {
-    ThreadStack *ts = &lw_tstack;
+    ThreadStack *ts;
+    if (LW_LIKELY(st->last_tstate == tstate && st->last_thread_id == tstate->id)) {
+        ts = st->last_stack;
+    }
+    else {
+        ts = &lw_tstack;
+        st->last_tstate = tstate;
+        st->last_thread_id = tstate->id;
+        st->last_stack = ts;
+    }
     if (LW_UNLIKELY(ts->epoch != st->epoch)) {
         ts->size = 0;
         ts->epoch = st->epoch;
@@ -96,9 +105,9 @@ lw_find(ThreadStack *ts, void *key)
 
 /* A profiled frame starts executing. */
 static inline void
-lw_on_start(lw_state *st, void *key, CodeEntry *e, int64_t now)
+lw_on_start(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t now)
 {
-    ThreadStack *ts = lw_stack(st);
+    ThreadStack *ts = lw_stack(st, tstate);
     if (e->kind != LW_KIND_PLAIN && st->suspended.used) {
         /* A new frame at this address: whatever was parked there belonged to a dead one. */
         Suspended gone;
@@ -111,9 +120,9 @@ lw_on_start(lw_state *st, void *key, CodeEntry *e, int64_t now)
 
 /* A profiled frame reaches a new line. */
 static inline void
-lw_on_line(lw_state *st, void *key, CodeEntry *e, int line, int64_t now)
+lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int line, int64_t now)
 {
-    ThreadStack *ts = lw_stack(st);
+    ThreadStack *ts = lw_stack(st, tstate);
     FrameRec *r = lw_find(ts, key);
     if (LW_UNLIKELY(r == NULL || r->entry != e)) {
         /* Enabled while this frame was running, or the address was reused unseen. */
@@ -132,9 +141,9 @@ lw_on_line(lw_state *st, void *key, CodeEntry *e, int line, int64_t now)
 
 /* A profiled frame returns or is left by an exception. */
 static inline void
-lw_on_exit(lw_state *st, void *key, CodeEntry *e, int64_t now)
+lw_on_exit(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t now)
 {
-    ThreadStack *ts = lw_stack(st);
+    ThreadStack *ts = lw_stack(st, tstate);
     FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
@@ -146,9 +155,9 @@ lw_on_exit(lw_state *st, void *key, CodeEntry *e, int64_t now)
 /* A profiled generator or coroutine frame suspends; `awaiting` when the suspension is an
  * await, whose wait is then charged to the line at resume. */
 static inline void
-lw_on_yield(lw_state *st, void *key, CodeEntry *e, int awaiting, int64_t now)
+lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int awaiting, int64_t now)
 {
-    ThreadStack *ts = lw_stack(st);
+    ThreadStack *ts = lw_stack(st, tstate);
     FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
@@ -160,9 +169,9 @@ lw_on_yield(lw_state *st, void *key, CodeEntry *e, int awaiting, int64_t now)
 
 /* A profiled generator or coroutine frame resumes (after next/send/throw or an await). */
 static inline void
-lw_on_resume(lw_state *st, void *key, CodeEntry *e, int64_t now)
+lw_on_resume(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t now)
 {
-    ThreadStack *ts = lw_stack(st);
+    ThreadStack *ts = lw_stack(st, tstate);
     Suspended s;
     int line = 0;
     if (st->suspended.used && lw_suspend_take(&st->suspended, key, &s) && s.entry == e) {

@@ -65,25 +65,26 @@ trace(PyObject *module, PyFrameObject *frame, int what, PyObject *arg)
         }
         return 0;
     }
+    PyThreadState *tstate = PyThreadState_Get();
     switch (what) {
     case PyTrace_LINE:
-        lw_on_line(st, frame, e, lw_frame_line(frame), now);
+        lw_on_line(st, tstate, frame, e, lw_frame_line(frame), now);
         break;
     case PyTrace_CALL:
         if (e->kind != LW_KIND_PLAIN && is_resume(frame, e)) {
-            lw_on_resume(st, frame, e, now);
+            lw_on_resume(st, tstate, frame, e, now);
         }
         else {
-            lw_on_start(st, frame, e, now);
+            lw_on_start(st, tstate, frame, e, now);
         }
         break;
     case PyTrace_RETURN:
         /* arg is NULL when an exception leaves the frame. */
         if (e->kind != LW_KIND_PLAIN && arg != NULL && is_yield(frame, e)) {
-            lw_on_yield(st, frame, e, lw_is_await(e, arg), now);
+            lw_on_yield(st, tstate, frame, e, lw_is_await(e, arg), now);
         }
         else {
-            lw_on_exit(st, frame, e, now);
+            lw_on_exit(st, tstate, frame, e, now);
         }
         break;
     default:

@@ -40,8 +40,8 @@ on_line_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 2) && (e = active_entry(st, args[0])) != NULL) {
-        int line = (int)PyLong_AsLong(args[1]);
-        lw_on_line(st, lw_current_frame_key(), e, line, now);
+        PyThreadState *tstate = PyThreadState_GET();
+        lw_on_line(st, tstate, lw_current_frame_key(tstate), e, lw_small_int(args[1]), now);
     }
     Py_RETURN_NONE;
 }
@@ -54,7 +54,8 @@ on_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
-        lw_on_start(st, lw_current_frame_key(), e, now);
+        PyThreadState *tstate = PyThreadState_GET();
+        lw_on_start(st, tstate, lw_current_frame_key(tstate), e, now);
     }
     Py_RETURN_NONE;
 }
@@ -68,7 +69,8 @@ on_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
-        lw_on_resume(st, lw_current_frame_key(), e, now);
+        PyThreadState *tstate = PyThreadState_GET();
+        lw_on_resume(st, tstate, lw_current_frame_key(tstate), e, now);
     }
     Py_RETURN_NONE;
 }
@@ -82,7 +84,8 @@ on_leave(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
-        lw_on_exit(st, lw_current_frame_key(), e, now);
+        PyThreadState *tstate = PyThreadState_GET();
+        lw_on_exit(st, tstate, lw_current_frame_key(tstate), e, now);
     }
     Py_RETURN_NONE;
 }
@@ -95,7 +98,8 @@ on_yield(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 3) && (e = active_entry(st, args[0])) != NULL) {
-        lw_on_yield(st, lw_current_frame_key(), e, lw_is_await(e, args[2]), now);
+        PyThreadState *tstate = PyThreadState_GET();
+        lw_on_yield(st, tstate, lw_current_frame_key(tstate), e, lw_is_await(e, args[2]), now);
     }
     Py_RETURN_NONE;
 }

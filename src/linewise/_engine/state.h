@@ -23,6 +23,12 @@ typedef struct {
     uint64_t epoch;             /* bumped each time the backend starts: older thread
                                    stacks (frames.h) are stale and get cleared */
     SuspendTable suspended;     /* generator frames parked at a yield or await */
+    /* The last thread seen and its stack: a C thread-local costs a __tls_get_addr call in
+     * a shared object, the thread state is at hand, and threads switch rarely. The id
+     * guards against a new thread state reusing a dead one's address. */
+    PyThreadState *last_tstate;
+    uint64_t last_thread_id;
+    ThreadStack *last_stack;
     uint64_t dropped;           /* events lost to allocation failure (never raised) */
 
     /* sys.monitoring backend */

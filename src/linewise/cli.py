@@ -1,0 +1,927 @@
+"""The `linewise` command: run a program under the profiler, view and merge results.
+
+    linewise run [options] (script.py | -m module | -c code | -) [args...]
+    linewise view [options] FILE [FILE...]
+    linewise merge [-f] OUT FILE [FILE...]
+
+Exit status: `run` exits with the program's status (1 for an uncaught exception, 130 when
+interrupted with Ctrl-C); 2 for a usage error (bad option, missing script or module, bad
+-p target, output directory missing or read-only, bad config); 1 for other errors (a syntax
+error in the program, unreadable results files, results that could not be written).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+__all__ = ["main", "parse_unit", "print_report"]
+
+PROG = "linewise"
+
+USAGE = f"""\
+usage: {PROG} [--version] [--traceback] COMMAND [ARGS...]
+
+Line-by-line profiling for Python programs.
+
+commands:
+  run     run a program under the profiler; save, and optionally show, the results
+            {PROG} run [options] (script.py | -m module | -c code | -) [args...]
+  view    print the report of saved results (several files are summed)
+            {PROG} view [options] FILE [FILE...]
+  merge   sum saved results into one file
+            {PROG} merge [-f] OUT FILE [FILE...]
+
+Run '{PROG} COMMAND --help' for the options of a command.
+
+Exit status: run exits with the program's status (130 after Ctrl-C); 2 means a usage
+error; 1 any other error (such as unreadable results files).
+"""
+
+
+class UsageError(Exception):
+    """Bad command line or settings: one line on stderr, exit status 2."""
+
+    status = 2
+
+
+class CommandError(Exception):
+    """Something the command could not do: one line on stderr, exit status 1."""
+
+    status = 1
+
+
+class _Exit(Exception):
+    """Ends the command with this status (--help, --version)."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors become one-line UsageErrors and --help does not exit."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def exit(self, status=0, message=None):
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+# -- entry point -------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    """Runs the `linewise` command with `argv` (default: sys.argv[1:]); returns the exit
+    status (the console script passes it to sys.exit)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    state = {"command": PROG, "traceback": False}
+    try:
+        return _main(argv, state)
+    except _Exit as exc:
+        return exc.status
+    except (UsageError, CommandError) as exc:
+        if state["traceback"]:
+            import traceback
+
+            traceback.print_exc()
+        _flush()
+        print(f"{state['command']}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        _flush()
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except Exception as exc:
+        if state["traceback"]:
+            import traceback
+
+            traceback.print_exc()
+            hint = ""
+        else:
+            hint = " (run again with --traceback for details)"
+        _flush()
+        print(f"{state['command']}: internal error: {type(exc).__name__}: {exc}{hint}",
+              file=sys.stderr)
+        return 1
+
+
+def _main(argv, state) -> int:
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+        arg = argv[i]
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return 0
+        if arg == "--version":
+            from . import __version__
+
+            print(f"{PROG} {__version__}")
+            return 0
+        if arg == "--traceback":
+            state["traceback"] = True
+            i += 1
+            continue
+        raise UsageError(f"unknown option {arg!r} before the command (to profile a "
+                         f"script: {PROG} run [options] script.py)")
+    if i == len(argv):
+        raise UsageError(f"no command given: run, view or merge (see '{PROG} --help')")
+    command, rest = argv[i], argv[i + 1:]
+    if command not in _COMMANDS:
+        hint = ""
+        if command.endswith((".py", ".pyw")) or os.path.isfile(command):
+            hint = f"; to profile a script: {PROG} run {shlex.quote(command)}"
+        raise UsageError(f"unknown command {command!r} (commands: run, view, merge){hint}")
+    state["command"] = f"{PROG} {command}"
+    return _COMMANDS[command](rest, state)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _silence_stdout():
+    """After a broken pipe (`linewise view x.lw | head`): no more writes to stdout."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _parse(parser, tokens, state):
+    opts = parser.parse_args(tokens)
+    if getattr(opts, "traceback", None):
+        state["traceback"] = True
+    return opts
+
+
+# -- settings: flags over config over defaults -------------------------------------------
+
+
+def _load_config(opts):
+    """The Config the flags point to (--config, --no-config, else the nearest one)."""
+    from .config import Config, ConfigError, find_config, load_config
+
+    if opts.no_config:
+        return Config()
+    try:
+        if opts.config is not None:
+            if not os.path.isfile(opts.config):
+                raise UsageError(f"--config {opts.config}: no such file")
+            return load_config(opts.config)
+        path = find_config()
+        return load_config(path) if path else Config()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+class _Settings:
+    """The value of each option: the flag if given, else the config file's, else the
+    default. `config` is the Config used."""
+
+    def __init__(self, opts, config):
+        self.opts = opts
+        self.config = config
+
+    def get(self, name, default=None):
+        value = getattr(self.opts, name.replace("-", "_"), None)
+        if value is not None:
+            return value
+        return self.config.get(name, default)
+
+    def flag(self, name) -> bool:
+        return bool(self.get(name, False))
+
+    def from_config(self, name) -> bool:
+        return getattr(self.opts, name.replace("-", "_"), None) is None and name in self.config.values
+
+    def path(self, name):
+        """A path setting: a flag's is relative to the current directory, a config file's
+        to the file's directory."""
+        value = self.get(name)
+        if value is not None and self.from_config(name) and value != "-":
+            value = os.path.join(self.config.directory, value)
+        return value
+
+    def unit(self):
+        value = self.get("unit")
+        if value is None:
+            return None
+        try:
+            return parse_unit(value)
+        except ValueError as exc:
+            where = f"{self.config.path}: unit" if self.from_config("unit") else "-u/--unit"
+            raise UsageError(f"{where}: {exc}") from None
+
+    def top(self):
+        value = self.get("top")
+        if value is not None and value < 1:
+            where = f"{self.config.path}: top" if self.from_config("top") else "--top"
+            raise UsageError(f"{where}: must be a positive number of functions, not {value}")
+        return value
+
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_unit(value) -> float:
+    """A report's time unit in seconds, from a number ("1e-3") or s, ms, us or ns;
+    raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a time unit: {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower()
+        if text in _UNITS:
+            return _UNITS[text]
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise ValueError(f"not a time unit: {value!r} (give seconds, such as 1e-6, "
+                             "or one of s, ms, us, ns)") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"the unit must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_common(parser, config=True):
+    if config:
+        parser.add_argument("--config", metavar="FILE",
+                            help="read settings from FILE instead of the nearest "
+                                 "linewise.toml or pyproject.toml [tool.linewise]")
+        parser.add_argument("--no-config", action="store_true",
+                            help="ignore configuration files")
+    parser.add_argument("--traceback", action="store_true", default=None,
+                        help="show a traceback for linewise's own errors")
+
+
+def _add_report_options(parser):
+    parser.add_argument("-u", "--unit", metavar="UNIT",
+                        help="time unit of the report: seconds (1e-3) or s, ms, us, ns "
+                             "(default: the timer's)")
+    parser.add_argument("-z", "--skip-zero", action=argparse.BooleanOptionalAction,
+                        help="leave out functions that never ran")
+    parser.add_argument("--summary", action=argparse.BooleanOptionalAction,
+                        help="also print a summary, one line per function")
+    parser.add_argument("--sort", action=argparse.BooleanOptionalAction,
+                        help="order functions by total time")
+    parser.add_argument("--top", metavar="N", type=_positive_int,
+                        help="only the N functions with the most time")
+
+
+def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
+                 top=None) -> None:
+    """Prints the line-by-line report of `stats` (a LineStats) to `stream`."""
+    from .profiler import show_text
+
+    timings = stats.timings
+    if top is not None and len(timings) > top:
+        hottest = sorted(timings, key=lambda key: sum(t for _, _, t in timings[key]),
+                         reverse=True)[:top]
+        chosen = set(hottest)
+        timings = {key: lines for key, lines in timings.items() if key in chosen}
+    show_text(timings, stats.unit, output_unit=unit, stream=stream, stripzeros=skip_zero,
+              summarize=summary, sort=sort, sources=stats.sources or None)
+
+
+# -- run ---------------------------------------------------------------------------------
+
+RUN_DESCRIPTION = """\
+Runs a Python program under the line profiler, as `python` would run it (as __main__, with
+its own sys.argv, sys.path[0] and __file__), then saves the results (-o) and, with -v,
+prints the report. Functions to profile are chosen with @profile in the program (put in
+builtins, kernprof's convention; `from linewise import profile` works too) or with -p."""
+
+RUN_EPILOG = """\
+Options after the program name belong to the program. Settings can also come from
+[tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup; flags win.
+
+Exit status: the program's (1 for an uncaught exception, 130 after Ctrl-C); 2 for a usage
+error; 1 for a syntax error in the program or results that could not be written."""
+
+
+def _run_parser():
+    parser = _Parser(
+        prog=f"{PROG} run", allow_abbrev=False, description=RUN_DESCRIPTION,
+        epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage=f"{PROG} run [options] (script.py | -m module | -c code | -) [args...]")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="where to save the results (default: <script name>.lw in the "
+                             "current directory, like prog.py.lw; '-' to not save them)")
+    parser.add_argument("-v", "--view", action=argparse.BooleanOptionalAction,
+                        help="print the report when the program ends")
+    parser.add_argument("-q", "--quiet", action=argparse.BooleanOptionalAction,
+                        help="no messages from linewise except warnings and errors")
+    _add_report_options(parser)
+    parser.add_argument("-p", "--prof-mod", metavar="TARGET", action="append",
+                        help="profile every function in TARGET, without editing it: a file, "
+                             "a directory, a module, a package, module.function or "
+                             "module.Class (repeatable)")
+    parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
+                        help="also profile the modules the program imports directly "
+                             "(except the standard library's)")
+    parser.add_argument("-s", "--setup", metavar="CODE",
+                        help="Python code (or a .py file) to run first, not profiled")
+    _add_common(parser)
+    # kernprof's flags, accepted so old command lines keep working: -l (line by line) is
+    # what linewise always does, -b (profile in builtins) too.
+    parser.add_argument("-l", "--line-by-line", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
+    # The options that take a value, to find where the program's own arguments begin.
+    takes_value = {"-o", "--output", "-u", "--unit", "--top", "-p", "--prof-mod", "-s",
+                   "--setup", "--config"}
+    return parser, takes_value
+
+
+def split_run_argv(tokens, takes_value):
+    """Splits `linewise run`'s arguments into linewise's options and the program:
+    returns (options, (kind, target, args)) with kind "script", "module", "code" or
+    "stdin", or (options, None) if no program is named. As with `python`, -m and -c end
+    linewise's options; so does the script name, "-" and "--"."""
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            if i + 1 >= len(tokens):
+                return tokens[:i], None
+            return tokens[:i], _program_token(tokens[i + 1], tokens[i + 2:])
+        if token == "-" or not token.startswith("-"):
+            return tokens[:i], _program_token(token, tokens[i + 1:])
+        if token.startswith("--"):
+            i += 2 if token in takes_value else 1
+            continue
+        # A cluster of short options, like -vz or -ofile or -vm module.
+        for j in range(1, len(token)):
+            option = "-" + token[j]
+            if option in ("-m", "-c"):
+                kind = "module" if option == "-m" else "code"
+                before = tokens[:i] + ([token[:j]] if j > 1 else [])
+                if j + 1 < len(token):
+                    return before, (kind, token[j + 1:], tokens[i + 1:])
+                if i + 1 >= len(tokens):
+                    what = "a module name" if kind == "module" else "code to run"
+                    raise UsageError(f"{option} needs {what}")
+                return before, (kind, tokens[i + 1], tokens[i + 2:])
+            if option in takes_value:
+                i += 1 if j + 1 < len(token) else 2
+                break
+        else:
+            i += 1
+    return tokens, None
+
+
+def _program_token(token, args):
+    return ("stdin", None, args) if token == "-" else ("script", token, args)
+
+
+def cmd_run(tokens, state) -> int:
+    parser, takes_value = _run_parser()
+    options, program = split_run_argv(tokens, takes_value)
+    opts = _parse(parser, options, state)
+    if program is None:
+        raise UsageError("no program to run: give a script, -m module, -c code or - (stdin) "
+                         f"(see '{PROG} run --help')")
+    config = _load_config(opts)
+    settings = _Settings(opts, config)
+    if settings.flag("traceback"):
+        state["traceback"] = True
+    if not settings.flag("quiet"):
+        for warning in config.warnings:
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    return _Runner(program, settings, [PROG, "run", *tokens]).run()
+
+
+class _Runner:
+    """Runs one program as `python` would, under a LineProfiler; then saves and reports.
+
+    The program gets a fresh ``__main__`` module (put in sys.modules, so pickling and
+    ``if __name__ == "__main__"`` work), its own sys.argv and sys.path[0]; these are not
+    restored afterwards, as the process ends with the program (atexit handlers and
+    daemon threads still see the program's world).
+    """
+
+    def __init__(self, program, settings, argv):
+        self.kind, self.target, self.args = program
+        self.settings = settings
+        self.command = argv
+        self.code = None  # the program's code object
+        self.file = None  # its file (absolute), None for -c
+        self.source = None  # its source, for --prof-imports
+        self.argv0 = None
+        self.path0 = None
+        self.spec = None  # -m, or a directory's __main__.py
+        self.module_name = None  # -m: the module's own name
+
+    def run(self) -> int:
+        settings = self.settings
+        unit, top = settings.unit(), settings.top()
+        output = self._output_path()
+        if output is not None:
+            check_writable(output)
+        setup = self._setup_code()
+        if self.kind != "module":
+            self._prepare()
+        # From here on the process is the program's: its argv, its sys.path[0].
+        sys.argv = [self.argv0 if self.kind != "module" else "-m", *self.args]
+        if not getattr(sys.flags, "safe_path", False):  # python -P adds no directory
+            if sys.path:
+                sys.path[0] = self.path0 if self.kind != "module" else os.getcwd()
+            else:
+                sys.path.insert(0, self.path0 if self.kind != "module" else os.getcwd())
+
+        from .autoprofile import AutoProfile, TargetError, resolve_target
+        from .profiler import LineProfiler
+
+        profiler = LineProfiler()
+        auto = AutoProfile(profiler)
+        base = settings.config.directory if settings.from_config("prof-mod") else None
+        for text in settings.get("prof-mod") or ():
+            try:
+                auto.add(resolve_target(text, base_dir=base))
+            except TargetError as exc:
+                raise UsageError(str(exc)) from None
+        if auto:
+            auto.install()
+        if self.kind == "module":
+            self._locate_module()
+            sys.argv[0] = self.argv0
+        if settings.flag("prof-imports"):
+            self._add_imports(auto)
+        if auto:
+            auto.install()  # again: targets added, modules imported while locating -m
+            auto.register_main(self.code, self.module_name, self.file)
+
+        module = self._main_module()
+        sys.modules["__main__"] = module
+        import builtins
+
+        from .explicit import profile
+
+        profile._attach_runner(profiler)
+        builtins.profile = profile
+
+        if setup is not None:
+            status = self._run_setup(setup, module.__dict__)
+            if status is not None:
+                return status
+        status, interrupted = self._execute(profiler, module.__dict__)
+        return self._finish(profiler, auto, status, interrupted, output, unit, top)
+
+    # -- before: the program, its options ----------------------------------------------
+
+    def _output_path(self):
+        output = self.settings.path("output")
+        if output is None:
+            if self.kind == "script":
+                output = os.path.basename(os.path.normpath(self.target)) + ".lw"
+            elif self.kind == "module":
+                output = self.target + ".lw"
+            else:
+                output = "command.lw" if self.kind == "code" else "stdin.lw"
+        return None if output == "-" else output
+
+    def _setup_code(self):
+        setup = self.settings.get("setup")
+        if setup is None:
+            return None
+        path = self.settings.path("setup")
+        if path.endswith((".py", ".pyw")) or os.path.isfile(path):
+            try:
+                with open(path, "rb") as f:
+                    source = f.read()
+            except OSError as exc:
+                raise UsageError(f"--setup: cannot read {path}: {exc.strerror}") from None
+            filename = os.path.abspath(path)
+        else:
+            source, filename, path = setup, "<setup>", None
+        try:
+            return compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            raise UsageError(f"--setup: {_syntax_message(exc, filename, path)}") from None
+
+    def _prepare(self):
+        """Reads and compiles a script, a directory's __main__.py, -c code or stdin."""
+        if self.kind == "script":
+            path = self.target
+            if not os.path.exists(path):
+                raise UsageError(f"can't open file {path!r}: no such file or directory")
+            if os.path.isdir(path):
+                main = os.path.join(path, "__main__.py")
+                if not os.path.isfile(main):
+                    raise UsageError(f"{path!r} is a directory, not a script (it has no "
+                                     "__main__.py)")
+                self.file = os.path.abspath(main)
+                self.path0 = os.path.abspath(path)
+                import importlib.util
+
+                self.spec = importlib.util.spec_from_file_location("__main__", self.file)
+            else:
+                self.file = os.path.abspath(path)
+                self.path0 = os.path.dirname(os.path.realpath(path))
+            try:
+                with open(self.file, "rb") as f:
+                    source = f.read()
+            except OSError as exc:
+                raise UsageError(f"can't open file {path!r}: {exc.strerror}") from None
+            self.argv0 = path
+            self.code = self._compile(source, self.file, display=path if self.spec is None
+                                      else os.path.join(path, "__main__.py"))
+        else:
+            if self.kind == "code":
+                source, self.file, self.argv0 = self.target, "<string>", "-c"
+            else:
+                source = sys.stdin.buffer.read()
+                self.file, self.argv0 = "<stdin>", "-"
+            self.path0 = ""
+            self.code = self._compile(source, self.file)
+            _remember_source(self.file, source)
+        self.source = source
+
+    def _compile(self, source, filename, display=None):
+        try:
+            return compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            raise CommandError(_syntax_message(exc, filename, display)) from None
+
+    def _locate_module(self):
+        """-m: finds the module (a package's __main__), as `python -m` does: this imports
+        its parent packages. Sets code, file, spec, argv0."""
+        import importlib.util
+
+        name = self.target
+        if not all(part.isidentifier() for part in name.split(".")):
+            hint = ""
+            if os.path.isfile(name):
+                hint = f" (to run a file: {PROG} run {shlex.quote(name)})"
+            raise UsageError(f"no module named {name!r}{hint}")
+        spec = self._find_spec(name)
+        if spec is None:
+            raise UsageError(f"no module named {name!r}")
+        if spec.submodule_search_locations is not None:
+            main_name = name + ".__main__"
+            spec = self._find_spec(main_name)
+            if spec is None:
+                raise UsageError(f"no module named {main_name!r}: {name!r} is a package "
+                                 "and cannot be run directly")
+        try:
+            code = spec.loader.get_code(spec.name)
+        except SyntaxError as exc:
+            raise CommandError(_syntax_message(exc)) from None
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"cannot run module {name!r}: {exc}") from None
+        if code is None:
+            raise UsageError(f"module {name!r} has no Python code to run")
+        self.code, self.spec, self.module_name = code, spec, spec.name
+        self.file = spec.origin
+        self.argv0 = spec.origin
+        if self.settings.flag("prof-imports"):
+            try:
+                self.source = spec.loader.get_source(spec.name)
+            except (ImportError, AttributeError):
+                self.source = None
+
+    @staticmethod
+    def _find_spec(name):
+        import importlib.util
+
+        try:
+            return importlib.util.find_spec(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+                return None
+            raise CommandError(f"error while finding module {name!r}: "
+                               f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise CommandError(f"error while finding module {name!r}: "
+                               f"{type(exc).__name__}: {exc}") from None
+
+    def _add_imports(self, auto):
+        """--prof-imports: the modules the program's source imports, but the standard
+        library's (and ones that cannot be found: they may be optional)."""
+        import ast
+
+        from .autoprofile import TargetError, imported_modules, resolve_target
+
+        if self.source is None:
+            return
+        try:
+            tree = ast.parse(self.source)
+        except (SyntaxError, ValueError):
+            return
+        package = self.spec.parent if self.kind == "module" and self.spec else None
+        for name in imported_modules(tree, package):
+            top = name.partition(".")[0]
+            if top in sys.stdlib_module_names or top in ("linewise", "__future__"):
+                continue
+            try:
+                target = resolve_target(name, whole_package=False)
+            except TargetError:
+                continue
+            if target.kind == "module":
+                auto.add(target)
+
+    def _main_module(self):
+        import builtins
+        import importlib.machinery
+        import types
+
+        module = types.ModuleType("__main__")
+        namespace = module.__dict__
+        namespace["__builtins__"] = builtins
+        if self.kind == "script":
+            namespace["__file__"] = self.file
+            if self.spec is not None:  # a directory with __main__.py
+                namespace.update(__package__="", __spec__=self.spec,
+                                 __loader__=self.spec.loader, __cached__=self.spec.cached)
+            else:
+                namespace.update(__cached__=None, __loader__=importlib.machinery.
+                                 SourceFileLoader("__main__", self.file))
+        elif self.kind == "module":
+            namespace.update(__file__=self.file, __package__=self.spec.parent,
+                             __spec__=self.spec, __loader__=self.spec.loader,
+                             __cached__=self.spec.cached)
+        else:
+            namespace["__loader__"] = importlib.machinery.BuiltinImporter
+            if self.kind == "stdin":
+                namespace.update(__file__="<stdin>", __cached__=None)
+        return module
+
+    # -- during ------------------------------------------------------------------------
+
+    def _run_setup(self, code, namespace):
+        """Runs --setup code, unprofiled; returns None, or the exit status if it failed."""
+        try:
+            exec(code, namespace)
+        except SystemExit as exc:
+            return _exit_status(exc)
+        except KeyboardInterrupt:
+            _flush()
+            print(f"{PROG}: interrupted during --setup; the program was not run",
+                  file=sys.stderr)
+            return 130
+        except BaseException as exc:
+            _print_program_exception(exc)
+            print(f"{PROG}: --setup failed; the program was not run", file=sys.stderr)
+            return 1
+        return None
+
+    def _execute(self, profiler, namespace):
+        """Runs the program with profiling on; returns (exit status, interrupted)."""
+        status, interrupted = 0, False
+        profiler.enable_by_count()
+        try:
+            try:
+                exec(self.code, namespace)
+            except SystemExit as exc:
+                status = _exit_status(exc)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: B036 - the program's, reported as Python would
+                _print_program_exception(exc)
+                status = 1
+        except KeyboardInterrupt:
+            status, interrupted = 130, True
+        finally:
+            profiler.disable_by_count()
+        return status, interrupted
+
+    # -- after -------------------------------------------------------------------------
+
+    def _finish(self, profiler, auto, status, interrupted, output, unit, top) -> int:
+        settings = self.settings
+        quiet = settings.flag("quiet")
+        _flush()
+        stats = profiler.get_stats()
+        stats.meta["command"] = shlex.join(self.command)
+        messages = []
+        if not stats.timings:
+            messages.append(self._nothing_profiled(auto))
+        else:
+            if output is not None:
+                try:
+                    _without_sigint(save_results, stats, output)
+                except CommandError as exc:
+                    messages.append(f"{PROG} run: error: {exc}")
+                    status = status or 1
+                else:
+                    if not quiet:
+                        messages.append(f"{PROG}: results saved to {output} (view them "
+                                        f"with: {PROG} view {shlex.quote(output)})")
+            elif not settings.flag("view") and not quiet:
+                messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
+            if settings.flag("view"):
+                try:
+                    print_report(stats, sys.stdout, unit=unit,
+                                 skip_zero=settings.flag("skip-zero"),
+                                 summary=settings.flag("summary"),
+                                 sort=settings.flag("sort"), top=top)
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    _silence_stdout()
+                except KeyboardInterrupt:
+                    interrupted = True
+                    status = 130
+        if interrupted:
+            messages.append(f"{PROG}: interrupted, results are partial")
+        _flush()
+        for message in messages:
+            print(message, file=sys.stderr)
+        return status
+
+    def _nothing_profiled(self, auto):
+        if auto.targets:
+            names = ", ".join(t.text for t in auto.targets)
+            return (f"{PROG}: no function was profiled: nothing the program ran came from "
+                    f"the -p targets ({names}), and no function was marked with @profile")
+        example = {"script": self.target, "module": self.target}.get(self.kind, "mymodule")
+        return (f"{PROG}: no function was profiled: mark functions with @profile in the "
+                f"program, or name what to profile with -p (for example: {PROG} run -p "
+                f"{shlex.quote(str(example))} ...)")
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The exit status `python` would give for this SystemExit."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    _flush()
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_program_exception(exc):
+    """Prints an exception of the program as Python would (through sys.excepthook),
+    without the runner's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals is globals():
+        tb = tb.tb_next
+    exc.__traceback__ = tb  # the default hook prints the exception's own traceback
+    _flush()
+    sys.excepthook(type(exc), exc, tb)
+    _flush()
+
+
+def _syntax_message(exc, filename=None, display=None) -> str:
+    """One line for a SyntaxError (or ValueError from compile): file:line: message."""
+    if isinstance(exc, SyntaxError):
+        where = exc.filename or filename or "<unknown>"
+        if display and where == filename:
+            where = display
+        if exc.lineno:
+            where += f":{exc.lineno}"
+        return f"{where}: {type(exc).__name__}: {exc.msg}"
+    return f"{display or filename}: {exc}"
+
+
+def _remember_source(filename, source):
+    """Puts -c and stdin code in linecache, so tracebacks and the report can show it."""
+    import linecache
+
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+
+
+def _without_sigint(func, *args):
+    """Calls func with Ctrl-C held off (saving results must not be cut half-way)."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        return func(*args)
+    try:
+        return func(*args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- view and merge ----------------------------------------------------------------------
+
+
+def _load_results(paths):
+    """Loads and sums the results files; raises CommandError naming the bad one."""
+    from .results import ResultsError, load_stats
+
+    total = None
+    for path in paths:
+        if os.path.isdir(path):
+            raise CommandError(f"cannot read {path}: it is a directory")
+        try:
+            stats = load_stats(path)
+        except FileNotFoundError:
+            raise CommandError(f"cannot read {path}: no such file") from None
+        except (ResultsError, OSError) as exc:
+            message = str(exc) if path in str(exc) else f"{path}: {exc}"
+            if path.endswith(".lprof"):
+                message += " (a line_profiler file? view it with: python -m line_profiler)"
+            raise CommandError(message) from None
+        total = stats if total is None else total + stats
+    return total
+
+
+def cmd_view(tokens, state) -> int:
+    parser = _Parser(prog=f"{PROG} view", allow_abbrev=False,
+                     description="Prints the report of saved results; several files are "
+                                 "summed line by line.",
+                     epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (.lw)")
+    _add_report_options(parser)
+    _add_common(parser)
+    opts = _parse(parser, tokens, state)
+    settings = _Settings(opts, _load_config(opts))
+    unit, top = settings.unit(), settings.top()
+    stats = _load_results(opts.files)
+    try:
+        print_report(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
+                     summary=settings.flag("summary"), sort=settings.flag("sort"), top=top)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    return 0
+
+
+def cmd_merge(tokens, state) -> int:
+    parser = _Parser(prog=f"{PROG} merge", allow_abbrev=False,
+                     description="Sums saved results line by line into OUT.",
+                     epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a "
+                            "usage error.")
+    parser.add_argument("output", metavar="OUT", help="the results file to write")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results files to sum")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="overwrite OUT even if it exists and is not one of the FILEs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no message when done")
+    _add_common(parser, config=False)
+    opts = _parse(parser, tokens, state)
+    out = opts.output
+    same = [f for f in opts.files if os.path.exists(f) and os.path.exists(out)
+            and os.path.samefile(f, out)]
+    if os.path.exists(out) and not same and not opts.force:
+        raise UsageError(f"{out} exists and is not among the files merged; use -f to "
+                         "overwrite it, or list it among the FILEs to add to it")
+    check_writable(out)
+    stats = _load_results(opts.files)
+    save_results(stats, out)
+    if not opts.quiet:
+        print(f"{PROG}: merged {len(opts.files)} files into {out}", file=sys.stderr)
+    return 0
+
+
+def check_writable(path) -> None:
+    """Raises UsageError unless results can be written to `path` (its directory exists
+    and accepts new files: results are written to a temporary file, then renamed)."""
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write results to {path}: it is a directory")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write results to {path}: directory {directory} does not "
+                         "exist")
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".linewise-", suffix=".probe", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write results to {path}: directory {directory} is not "
+                         f"writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def save_results(stats, path) -> None:
+    """Writes `stats` to `path`; raises CommandError saying why it could not."""
+    from .results import ResultsError, dump_stats
+
+    try:
+        dump_stats(stats, path)
+    except (OSError, ResultsError) as exc:
+        raise CommandError(f"cannot write results to {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+
+
+_COMMANDS = {"run": cmd_run, "view": cmd_view, "merge": cmd_merge}

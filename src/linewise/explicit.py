@@ -1,0 +1,221 @@
+"""The `profile` decorator: explicit mode, and the builtin `profile` of `linewise run`.
+
+``from linewise import profile`` and ``@profile`` on functions marks them. Nothing happens,
+and nothing is paid per call (the decorator returns the function itself), unless:
+
+* the program runs under ``linewise run`` (which also puts this object in builtins as
+  ``profile``, kernprof's convention): the runner collects, saves and reports; or
+* ``LINEWISE=1`` is in the environment when linewise is imported, or the program calls
+  ``profile.enable()``: this process collects from then on, and at exit the report is
+  printed and the results are written (``LINEWISE_OUTPUT``, default ``<program>.lw``).
+
+Once on, profiling stays on for the rest of the process (functions marked before that are
+picked up too), so the marked functions are returned unwrapped either way.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+
+__all__ = ["Profile", "profile", "explicit_output_path"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def explicit_output_path(output=None) -> str | None:
+    """Where explicit mode writes: `output`, else $LINEWISE_OUTPUT, else the config file's
+    `output`, else ``<program>.lw`` in the current directory; None for "-". ``{pid}`` in
+    the path is replaced by the process id (for servers with several worker processes)."""
+    if output is None:
+        output = os.environ.get("LINEWISE_OUTPUT") or None
+    if output is None:
+        config = _config()
+        if config is not None and config.get("output"):
+            output = os.path.join(config.directory, config.get("output"))
+    if output is None:
+        name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        if not name or name in ("-c", "-", "__main__.py"):
+            name = "linewise"
+        output = name + ".lw"
+    output = os.fspath(output)
+    if output == "-":
+        return None
+    return output.replace("{pid}", str(os.getpid()))
+
+
+def _config():
+    """The [tool.linewise] settings for explicit mode's report, or None (errors ignored:
+    a broken file must not break the program being profiled at its exit)."""
+    from .config import ConfigError, find_config, load_config
+
+    try:
+        path = find_config()
+        return load_config(path) if path else None
+    except ConfigError:
+        return None
+
+
+class Profile:
+    """Marks functions for line profiling; see the module's documentation.
+
+    ``profile(func)`` returns `func` itself. ``profile.enable(output=...)`` turns explicit
+    mode on for this process; ``profile.enabled`` says whether marked functions are being
+    profiled. While on, ``add_function``, ``add_module``, ``print_stats``, ``dump_stats``
+    and ``get_stats`` work as on a LineProfiler.
+    """
+
+    def __init__(self):
+        self._profiler = None  # the LineProfiler collecting, once on
+        self._pending: list = []  # marked while off: added when switched on
+        self._runner = False  # collecting for `linewise run`, which saves and reports
+        self._output = None  # explicit mode's results path (None: none)
+        self._report = True  # explicit mode prints the report at exit
+        self._hooked = False  # explicit mode's atexit handler is registered
+
+    # -- marking -----------------------------------------------------------------------
+
+    def __call__(self, func):
+        """Marks `func` (a function, method, class, property, ...) and returns it unchanged."""
+        if self._profiler is None:
+            self._pending.append(func)
+        else:
+            self._profiler.add_callable(func)
+        return func
+
+    def add_function(self, func):
+        self(func)
+        return func
+
+    add_callable = add_function
+
+    def add_module(self, module):
+        """Marks every function and class defined in `module`."""
+        if self._profiler is None:
+            self._pending.append(module)
+        else:
+            self._profiler.add_module(module)
+        return module
+
+    @property
+    def enabled(self) -> bool:
+        return self._profiler is not None
+
+    # -- explicit mode -----------------------------------------------------------------
+
+    def enable(self, output=None, *, report=True):
+        """Profiles the marked functions from now on; at exit, prints the report (unless
+        `report` is false) and writes the results to `output` (see explicit_output_path;
+        "-" for none). Under `linewise run` the runner's options apply instead."""
+        if self._runner:
+            return
+        if self._profiler is None:
+            from .profiler import LineProfiler
+
+            self._start(LineProfiler())
+        elif self._profiler.enable_count == 0:  # after disable()
+            self._profiler.enable_by_count()
+        self._output = explicit_output_path(output)
+        self._report = report
+        if not self._hooked:
+            atexit.register(self._at_exit)
+            self._hooked = True
+
+    def disable(self):
+        """Stops collecting (what was collected is still reported and written at exit)."""
+        if self._profiler is not None and not self._runner:
+            self._profiler.disable_by_count()
+
+    def _start(self, profiler):
+        self._profiler = profiler
+        pending, self._pending = self._pending, []
+        for item in pending:
+            if isinstance(item, type(sys)):
+                profiler.add_module(item)
+            else:
+                profiler.add_callable(item)
+        profiler.enable_by_count()
+
+    def _at_exit(self):
+        if self._profiler is None or self._runner:
+            return
+        from .results import ResultsError
+
+        self._profiler.disable_by_count()
+        stats = self._profiler.get_stats()
+        if not stats.timings:
+            print("linewise: profiling was on (LINEWISE=1 or profile.enable()) but no "
+                  "function was marked: decorate functions with @linewise.profile",
+                  file=sys.stderr)
+            return
+        if self._report:
+            try:
+                self._print(stats)
+            except Exception as exc:  # at exit, a broken stdout must not hide the file
+                print(f"linewise: could not print the report: {exc}", file=sys.stderr)
+        if self._output:
+            try:
+                from .results import dump_stats
+
+                stats.meta["command"] = " ".join(sys.argv)
+
+                dump_stats(stats, self._output)
+            except (OSError, ResultsError, NotImplementedError) as exc:
+                print(f"linewise: could not write {self._output}: {exc}", file=sys.stderr)
+            else:
+                print(f"linewise: results written to {self._output} "
+                      f"(view them with: linewise view {self._output})", file=sys.stderr)
+
+    def _print(self, stats):
+        from .cli import parse_unit, print_report
+
+        config = _config()
+        get = config.get if config is not None else (lambda key, default=None: default)
+        unit = get("unit")
+        try:
+            unit = parse_unit(unit) if unit is not None else None
+        except ValueError:
+            unit = None
+        print_report(stats, sys.stdout, unit=unit, skip_zero=bool(get("skip-zero", False)),
+                     summary=bool(get("summary", False)), sort=bool(get("sort", False)),
+                     top=get("top"))
+
+    # -- `linewise run` ----------------------------------------------------------------
+
+    def _attach_runner(self, profiler):
+        """Makes this object collect into the runner's `profiler` (explicit mode, if it
+        was on, hands over what it has marked and stops)."""
+        if self._profiler is not None:
+            old = self._profiler
+            old.disable_by_count()
+            self._pending = list(old.functions) + self._pending
+            self._profiler = None
+        self._runner = True
+        self._profiler = profiler
+        pending, self._pending = self._pending, []
+        for item in pending:
+            if isinstance(item, type(sys)):
+                profiler.add_module(item)
+            else:
+                profiler.add_callable(item)
+
+    # -- LineProfiler methods, for programs written against kernprof's `profile` --------
+
+    def __getattr__(self, name):
+        profiler = self.__dict__.get("_profiler")
+        if profiler is not None and not name.startswith("_"):
+            return getattr(profiler, name)
+        raise AttributeError(
+            f"'profile' has no attribute {name!r}"
+            + ("" if profiler is not None else " (profiling is off: set LINEWISE=1 or "
+               "call profile.enable(), or run under `linewise run`)"))
+
+    def __repr__(self):
+        state = "runner" if self._runner else ("on" if self._profiler is not None else "off")
+        return f"<linewise.profile ({state})>"
+
+
+profile = Profile()
+
+if os.environ.get("LINEWISE", "").strip().lower() in _TRUE:
+    profile.enable()
