@@ -13,8 +13,6 @@ import re
 import sys
 import types
 
-import pytest
-
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 if TESTS_DIR not in sys.path:
     sys.path.insert(0, TESTS_DIR)

@@ -7,7 +7,6 @@ for the exhaustion; a ``while`` condition likewise; ``try:`` counts, ``finally:`
 a generator resuming at a ``yield`` does not count that line again.
 """
 import asyncio
-import functools
 import sys
 import threading
 import time
