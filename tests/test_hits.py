@@ -219,6 +219,12 @@ def test_wraps_decorator_profiles_wrapper_and_wrapped():
     st = profile([nested.decorated], lambda: (nested.decorated(2, 3), nested.decorated(1, 1)))
     check(st, nested.decorated, nested, {"wr_before": 2, "wr_call": 2, "wr_ret": 2})
     check(st, nested.decorated.__wrapped__, nested, {"dec_mul": 2, "dec_ret": 2})
+    # Each is reported under its code's own name (functools.wraps copies __qualname__ onto
+    # the wrapper: that must not make the two look like one function). 3.10 has no
+    # co_qualname: line_profiler and linewise both use co_name there.
+    wrapper_code = nested.decorated.__code__
+    names = sorted(k[2] for k in st.timings)
+    assert names == sorted(["decorated", getattr(wrapper_code, "co_qualname", wrapper_code.co_name)])
 
 
 def test_plain_decorator_profiles_only_wrapper():
