@@ -68,7 +68,11 @@ class LineStats:
         meta["merged"] = str(int(self.meta.get("merged", "1")) + int(other.meta.get("merged", "1")))
         return LineStats(timings, unit, meta, sources)
 
-    __radd__ = __add__
+    def __radd__(self, other):
+        # sum([a, b]) starts from 0.
+        if isinstance(other, int) and other == 0:
+            return self
+        return self.__add__(other)
 
     def dump(self, path) -> None:
         dump_stats(self, path)
