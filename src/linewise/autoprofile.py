@@ -356,7 +356,9 @@ class AutoProfile:
     def register_main(self, code, name, path):
         """Registers the functions of the program's own code (run as __main__) that the
         targets select; `name` is its module name (for -m) and `path` its file."""
-        if self.wants_whole(name, path):
+        real = _real(path) if path and not path.startswith("<") else None
+        if self.wants_whole(name, real) or any(
+                t.kind == "module" and t.path == real for t in self.targets if real):
             self.register_code(code)
             return
         attrs = self.attrs_of(name, path)

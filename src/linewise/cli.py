@@ -717,6 +717,8 @@ class _Runner:
         _flush()
         stats = profiler.get_stats()
         stats.meta["command"] = shlex.join(self.command)
+        if self.kind in ("code", "stdin"):
+            _add_sources(stats, self.file)
         messages = []
         if not stats.timings:
             messages.append(self._nothing_profiled(auto))
@@ -808,6 +810,21 @@ def _remember_source(filename, source):
     linecache.cache[filename] = (len(text), None, lines, filename)
 
 
+def _add_sources(stats, filename):
+    """Gives the functions of -c or stdin code their source: there is no file to read it
+    from when the report is printed (or viewed later)."""
+    import inspect
+    import linecache
+
+    lines = linecache.getlines(filename)
+    for key in stats.timings:
+        if key[0] == filename and key not in stats.sources and 0 < key[1] <= len(lines):
+            try:
+                stats.sources[key] = inspect.getblock(lines[key[1] - 1:])
+            except Exception:  # a tokenizer error: the tail of the file will do
+                stats.sources[key] = lines[key[1] - 1:]
+
+
 def _without_sigint(func, *args):
     """Calls func with Ctrl-C held off (saving results must not be cut half-way)."""
     import signal
@@ -838,10 +855,7 @@ def _load_results(paths):
         except FileNotFoundError:
             raise CommandError(f"cannot read {path}: no such file") from None
         except (ResultsError, OSError) as exc:
-            message = str(exc) if path in str(exc) else f"{path}: {exc}"
-            if path.endswith(".lprof"):
-                message += " (a line_profiler file? view it with: python -m line_profiler)"
-            raise CommandError(message) from None
+            raise CommandError(str(exc) if path in str(exc) else f"{path}: {exc}") from None
         total = stats if total is None else total + stats
     return total
 

@@ -163,7 +163,7 @@ class Profile:
             except (OSError, ResultsError, NotImplementedError) as exc:
                 print(f"linewise: could not write {self._output}: {exc}", file=sys.stderr)
             else:
-                print(f"linewise: results written to {self._output} "
+                print(f"linewise: results saved to {self._output} "
                       f"(view them with: linewise view {self._output})", file=sys.stderr)
 
     def _print(self, stats):

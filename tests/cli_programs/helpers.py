@@ -1,0 +1,6 @@
+def double(x):
+    return x * 2
+
+
+def unused():
+    return None
