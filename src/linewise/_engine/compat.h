@@ -138,6 +138,42 @@ lw_small_int(PyObject *value)
     return (int)PyLong_AsLong(value);
 }
 
+/* Setting the current exception aside and back. PyErr_Fetch/PyErr_Restore are deprecated
+ * from 3.12 (gh-101578) in favour of the single-object PyErr_GetRaisedException. Returns
+ * the saved exception (owned, may be NULL). */
+static inline PyObject *
+lw_err_save(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* Raises `saved` again (consuming the reference); any exception set since is dropped. */
+static inline void
+lw_err_restore(PyObject *saved)
+{
+    PyErr_Clear();
+    if (saved == NULL) {
+        return;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(saved);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(saved)), saved, PyException_GetTraceback(saved));
+#endif
+}
+
 /* co_qualname exists from 3.11 (bpo-44530); before that the function's __qualname__
  * is passed in from Python at registration. */
 #define LW_HAVE_CO_QUALNAME (PY_VERSION_HEX >= 0x030B0000)

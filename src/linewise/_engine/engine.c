@@ -13,16 +13,14 @@ set_codes_active(EngineObject *self, lw_state *st, int on)
         if (e != NULL && lw_backend_code_active(st, e, on) < 0) {
             if (on) {
                 /* Undo the ones switched on so far, keeping the first error. */
-                PyObject *type, *value, *tb;
-                PyErr_Fetch(&type, &value, &tb);
+                PyObject *saved = lw_err_save();  /* owned */
                 for (Py_ssize_t j = 0; j < i; j++) {
                     CodeEntry *done = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, j));
                     if (done != NULL) {
                         (void)lw_backend_code_active(st, done, 0);
                     }
                 }
-                PyErr_Clear();
-                PyErr_Restore(type, value, tb);
+                lw_err_restore(saved);
             }
             return -1;
         }
@@ -44,11 +42,9 @@ engine_arm(EngineObject *self, lw_state *st)
     st->n_armed++;
     if (set_codes_active(self, st, 1) < 0) {
         if (--st->n_armed == 0) {
-            PyObject *type, *value, *tb;
-            PyErr_Fetch(&type, &value, &tb);
+            PyObject *saved = lw_err_save();  /* owned */
             (void)lw_backend_stop(self->module, st);
-            PyErr_Clear();
-            PyErr_Restore(type, value, tb);
+            lw_err_restore(saved);
         }
         return -1;
     }
@@ -137,8 +133,7 @@ static void
 Engine_dealloc(EngineObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
-    PyObject *type_, *value, *tb;
-    PyErr_Fetch(&type_, &value, &tb);
+    PyObject *saved = lw_err_save();  /* owned */
     if (self->module != NULL) {
         lw_state *st = lw_get_state(self->module);
         if (engine_disable(self, 0) < 0) {
@@ -155,7 +150,7 @@ Engine_dealloc(EngineObject *self)
     }
     Py_CLEAR(self->codes);
     Py_CLEAR(self->module);
-    PyErr_Restore(type_, value, tb);
+    lw_err_restore(saved);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }

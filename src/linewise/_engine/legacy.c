@@ -204,11 +204,9 @@ lw_legacy_start(PyObject *module, lw_state *st)
     return 0;
 error:
     {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
+        PyObject *saved = lw_err_save();  /* owned */
         (void)lw_legacy_stop(st);
-        PyErr_Clear();
-        PyErr_Restore(type, value, tb);
+        lw_err_restore(saved);
     }
     return -1;
 }
