@@ -174,6 +174,13 @@ lw_err_restore(PyObject *saved)
 #endif
 }
 
+/* Whether the interpreter is shutting down: public from 3.13 (gh-110850). */
+#if PY_VERSION_HEX >= 0x030D0000
+#define lw_is_finalizing() Py_IsFinalizing()
+#else
+#define lw_is_finalizing() _Py_IsFinalizing()
+#endif
+
 /* co_qualname exists from 3.11 (bpo-44530); before that the function's __qualname__
  * is passed in from Python at registration. */
 #define LW_HAVE_CO_QUALNAME (PY_VERSION_HEX >= 0x030B0000)

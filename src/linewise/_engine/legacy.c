@@ -229,6 +229,9 @@ lw_legacy_stop(lw_state *st)
     PyThreadState *me = PyThreadState_Get();
     PyInterpreterState *interp = PyThreadState_GetInterpreter(me);
     int status = 0;
+    /* At shutdown (an engine still enabled when its profiler is collected) there is
+     * nothing left to restore for, and importing threading would fail: just unhook. */
+    int finalizing = lw_is_finalizing();
 #if LW_HAVE_SETTRACE_TSTATE
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         if (ts->c_tracefunc != trace) {
@@ -237,7 +240,7 @@ lw_legacy_stop(lw_state *st)
         SavedTrace *s = saved_for(st, ts);
         if (_PyEval_SetTrace(ts, s ? s->func : NULL, s ? s->obj : NULL) < 0) {
             PyErr_Clear();
-            status = -1;
+            status = finalizing ? 0 : -1;
         }
     }
 #else
@@ -250,15 +253,15 @@ lw_legacy_stop(lw_state *st)
     }
 #endif
     clear_saved(st);
-    if (st->saved_threading_trace != NULL) {
+    if (st->saved_threading_trace != NULL && !finalizing) {
         PyObject *result = call_threading("settrace", st->saved_threading_trace);
         if (result == NULL) {
             PyErr_Clear();
             status = -1;
         }
         Py_XDECREF(result);
-        Py_CLEAR(st->saved_threading_trace);
     }
+    Py_CLEAR(st->saved_threading_trace);
     if (status < 0) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: could not restore every thread's trace function");
     }
