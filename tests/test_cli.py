@@ -214,6 +214,13 @@ def test_sys_exit_status_is_kept_and_results_saved(progs):
     assert functions(progs / "work.py.lw")["work"][loop_line(progs)] == 10
 
 
+def test_results_go_where_asked_even_if_the_program_changes_directory(progs):
+    result = lw("run", "-q", "work.py", "chdir", cwd=progs)
+    assert result.returncode == 0, result.stderr
+    assert (progs / "work.py.lw").exists()
+    assert not (progs / "elsewhere" / "work.py.lw").exists()
+
+
 def test_sys_exit_with_message(progs):
     result = lw("run", "-q", "work.py", "exit-message", cwd=progs)
     assert result.returncode == 1
@@ -582,3 +589,35 @@ def test_minimal_toml_reader_agrees_with_tomllib(tmp_path):
     assert config.load_config(str(path)).values["top"] == 10
     with pytest.raises(config.ConfigError, match="unsupported value"):
         config._MiniToml("[tool.linewise]\nx = 1979-05-27\n", "t").table(("tool", "linewise"))
+
+
+# -- where linewise's options end and the program's begin -------------------------------
+
+
+@pytest.mark.parametrize("tokens, options, program", [
+    (["-vz", "s.py", "-v"], ["-vz"], ("script", "s.py", ["-v"])),
+    (["-ofile.lw", "s.py"], ["-ofile.lw"], ("script", "s.py", [])),
+    (["-o", "-", "-q", "s.py", "a"], ["-o", "-", "-q"], ("script", "s.py", ["a"])),
+    (["--output=x.lw", "-p", "pkg", "s.py"], ["--output=x.lw", "-p", "pkg"],
+     ("script", "s.py", [])),
+    (["-vm", "pkg.mod", "-v"], ["-v"], ("module", "pkg.mod", ["-v"])),
+    (["-m", "pkg", "--", "x"], [], ("module", "pkg", ["--", "x"])),
+    (["-mpkg"], [], ("module", "pkg", [])),
+    (["-q", "-c", "print(1)", "-q"], ["-q"], ("code", "print(1)", ["-q"])),
+    (["-", "a"], [], ("stdin", None, ["a"])),
+    (["-v", "--", "-odd.py", "b"], ["-v"], ("script", "-odd.py", ["b"])),
+    (["-v", "--bogus"], ["-v", "--bogus"], None),
+])
+def test_split_run_argv(tokens, options, program):
+    from linewise import cli
+
+    _, takes_value = cli._run_parser()
+    assert cli.split_run_argv(tokens, takes_value) == (options, program)
+
+
+def test_run_options_that_take_a_value_are_all_known():
+    from linewise import cli
+
+    parser, takes_value = cli._run_parser()
+    assert takes_value == {option for action in parser._actions if action.nargs != 0
+                           for option in action.option_strings}

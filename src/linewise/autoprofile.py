@@ -86,17 +86,19 @@ def _source_tree(spec):
         return None
 
 
+_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While) + (
+    (ast.TryStar,) if sys.version_info >= (3, 11) else ())
+
+
 def _statements(body):
-    """The statements of `body`, looking into if/try/with blocks (not into defs)."""
+    """The statements of `body`, looking into if/try/with/loop blocks (not into defs)."""
     for node in body:
         yield node
-        for field in ("body", "orelse", "finalbody"):
-            if isinstance(node, (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For,
-                                 ast.While, ast.AsyncFor)) or (
-                    sys.version_info >= (3, 11) and isinstance(node, ast.TryStar)):
-                yield from _statements(getattr(node, field, []) or [])
-        for handler in getattr(node, "handlers", []) or []:
-            yield from _statements(handler.body)
+        if isinstance(node, _BLOCKS):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _statements(getattr(node, field, None) or [])
+            for handler in getattr(node, "handlers", None) or []:
+                yield from _statements(handler.body)
 
 
 def _binding(body, name, module_level):

@@ -287,7 +287,7 @@ def _add_report_options(parser):
     parser.add_argument("--summary", action=argparse.BooleanOptionalAction,
                         help="also print a summary, one line per function")
     parser.add_argument("--sort", action=argparse.BooleanOptionalAction,
-                        help="order functions by total time")
+                        help="order functions by total time, the longest last")
     parser.add_argument("--top", metavar="N", type=_positive_int,
                         help="only the N functions with the most time")
 
@@ -435,6 +435,7 @@ class _Runner:
         self.path0 = None
         self.spec = None  # -m, or a directory's __main__.py
         self.module_name = None  # -m: the module's own name
+        self.output_path = None  # where results go, absolute
 
     def run(self) -> int:
         settings = self.settings
@@ -442,16 +443,14 @@ class _Runner:
         output = self._output_path()
         if output is not None:
             check_writable(output)
+            self.output_path = os.path.abspath(output)
         setup = self._setup_code()
-        if self.kind != "module":
-            self._prepare()
-        # From here on the process is the program's: its argv, its sys.path[0].
-        sys.argv = [self.argv0 if self.kind != "module" else "-m", *self.args]
+        self._prepare()
+        # From here on the process is the program's: its argv, its sys.path[0] (which
+        # was linewise's: the console script's directory, or the current one for -m).
+        sys.argv = [self.argv0, *self.args]
         if not getattr(sys.flags, "safe_path", False):  # python -P adds no directory
-            if sys.path:
-                sys.path[0] = self.path0 if self.kind != "module" else os.getcwd()
-            else:
-                sys.path.insert(0, self.path0 if self.kind != "module" else os.getcwd())
+            sys.path[:1] = [self.path0]
 
         from .autoprofile import AutoProfile, TargetError, resolve_target
         from .profiler import LineProfiler
@@ -524,7 +523,11 @@ class _Runner:
             raise UsageError(f"--setup: {_syntax_message(exc, filename, path)}") from None
 
     def _prepare(self):
-        """Reads and compiles a script, a directory's __main__.py, -c code or stdin."""
+        """Reads and compiles a script, a directory's __main__.py, -c code or stdin; for
+        -m, only what is known before the module is looked for (see _locate_module)."""
+        if self.kind == "module":
+            self.argv0, self.path0 = "-m", os.getcwd()  # as `python -m` has them meanwhile
+            return
         if self.kind == "script":
             path = self.target
             if not os.path.exists(path):
@@ -725,14 +728,16 @@ class _Runner:
         else:
             if output is not None:
                 try:
-                    _without_sigint(save_results, stats, output)
+                    # Absolute: the program may have changed the current directory.
+                    _without_sigint(save_results, stats, self.output_path)
                 except CommandError as exc:
                     messages.append(f"{PROG} run: error: {exc}")
                     status = status or 1
                 else:
                     if not quiet:
-                        messages.append(f"{PROG}: results saved to {output} (view them "
-                                        f"with: {PROG} view {shlex.quote(output)})")
+                        shown = shown_path(self.output_path)
+                        messages.append(f"{PROG}: results saved to {shown} (view them "
+                                        f"with: {PROG} view {shlex.quote(shown)})")
             elif not settings.flag("view") and not quiet:
                 messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
             if settings.flag("view"):
@@ -870,6 +875,8 @@ def cmd_view(tokens, state) -> int:
     _add_common(parser)
     opts = _parse(parser, tokens, state)
     settings = _Settings(opts, _load_config(opts))
+    if settings.flag("traceback"):
+        state["traceback"] = True
     unit, top = settings.unit(), settings.top()
     stats = _load_results(opts.files)
     try:
@@ -905,6 +912,15 @@ def cmd_merge(tokens, state) -> int:
     if not opts.quiet:
         print(f"{PROG}: merged {len(opts.files)} files into {out}", file=sys.stderr)
     return 0
+
+
+def shown_path(path) -> str:
+    """`path` as a message shows it: relative to the current directory if it is in it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
 
 
 def check_writable(path) -> None:

@@ -41,7 +41,8 @@ def explicit_output_path(output=None) -> str | None:
     output = os.fspath(output)
     if output == "-":
         return None
-    return output.replace("{pid}", str(os.getpid()))
+    # Absolute: the program may change directory before it exits.
+    return os.path.abspath(output.replace("{pid}", str(os.getpid())))
 
 
 def _config():
@@ -99,7 +100,9 @@ class Profile:
 
     @property
     def enabled(self) -> bool:
-        return self._profiler is not None
+        """Whether the marked functions are being profiled now."""
+        profiler = self._profiler
+        return profiler is not None and (self._runner or profiler.enable_count > 0)
 
     # -- explicit mode -----------------------------------------------------------------
 
@@ -128,43 +131,50 @@ class Profile:
 
     def _start(self, profiler):
         self._profiler = profiler
+        self._add_pending()
+        profiler.enable_by_count()
+
+    def _add_pending(self):
         pending, self._pending = self._pending, []
         for item in pending:
             if isinstance(item, type(sys)):
-                profiler.add_module(item)
+                self._profiler.add_module(item)
             else:
-                profiler.add_callable(item)
-        profiler.enable_by_count()
+                self._profiler.add_callable(item)
 
     def _at_exit(self):
+        """Explicit mode's end: save the results, print the report, say where they are."""
         if self._profiler is None or self._runner:
             return
-        from .results import ResultsError
+        from .cli import shown_path
+        from .results import dump_stats
 
-        self._profiler.disable_by_count()
+        self._profiler.disable()
         stats = self._profiler.get_stats()
         if not stats.timings:
             print("linewise: profiling was on (LINEWISE=1 or profile.enable()) but no "
                   "function was marked: decorate functions with @linewise.profile",
                   file=sys.stderr)
             return
+        saved = False
+        if self._output:
+            stats.meta["command"] = " ".join(sys.argv)
+            try:
+                dump_stats(stats, self._output)
+                saved = True
+            except Exception as exc:  # at exit: say it, do not raise
+                print(f"linewise: could not save results to {self._output}: {exc}",
+                      file=sys.stderr)
         if self._report:
             try:
                 self._print(stats)
-            except Exception as exc:  # at exit, a broken stdout must not hide the file
+                sys.stdout.flush()
+            except Exception as exc:
                 print(f"linewise: could not print the report: {exc}", file=sys.stderr)
-        if self._output:
-            try:
-                from .results import dump_stats
-
-                stats.meta["command"] = " ".join(sys.argv)
-
-                dump_stats(stats, self._output)
-            except (OSError, ResultsError, NotImplementedError) as exc:
-                print(f"linewise: could not write {self._output}: {exc}", file=sys.stderr)
-            else:
-                print(f"linewise: results saved to {self._output} "
-                      f"(view them with: linewise view {self._output})", file=sys.stderr)
+        if saved:
+            shown = shown_path(self._output)
+            print(f"linewise: results saved to {shown} (view them with: linewise view "
+                  f"{shown})", file=sys.stderr)
 
     def _print(self, stats):
         from .cli import parse_unit, print_report
@@ -187,17 +197,12 @@ class Profile:
         was on, hands over what it has marked and stops)."""
         if self._profiler is not None:
             old = self._profiler
-            old.disable_by_count()
+            old.disable()
             self._pending = list(old.functions) + self._pending
             self._profiler = None
         self._runner = True
         self._profiler = profiler
-        pending, self._pending = self._pending, []
-        for item in pending:
-            if isinstance(item, type(sys)):
-                profiler.add_module(item)
-            else:
-                profiler.add_callable(item)
+        self._add_pending()
 
     # -- LineProfiler methods, for programs written against kernprof's `profile` --------
 

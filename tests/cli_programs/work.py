@@ -31,6 +31,11 @@ def main(action):
         sys.exit(3)
     elif action == "exit-message":
         sys.exit("custom failure message")
+    elif action == "chdir":
+        import os
+
+        os.mkdir("elsewhere")
+        os.chdir("elsewhere")
     elif action == "raise":
         raise ValueError("boom from the program")
     print("argv", sys.argv)
