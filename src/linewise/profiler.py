@@ -333,12 +333,19 @@ class LineProfiler:
         return LineStats(timings, 1e-9, default_meta())
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
-                    summarize=False, sort=False, rich=False, **kwargs):
-        """Prints the per-line report (line_profiler's layout) to `stream` (stdout)."""
+                    summarize=False, sort=False, rich=False, color="auto", **kwargs):
+        """Prints the per-line report (line_profiler's layout) to `stream` (stdout).
+
+        color: "auto" colours it when `stream` is a terminal and NO_COLOR is not set;
+        "always" or "never" (see linewise.color). Uncoloured, it is the plain text.
+        """
+        from .color import TerminalPainter, use_color
+
         stats = self.get_stats()
+        painter = TerminalPainter() if use_color(stream, color) else None
         show_text(stats.timings, stats.unit, output_unit=output_unit, stream=stream,
                   stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
-                  sources=stats.sources or None)
+                  sources=stats.sources or None, painter=painter)
 
     def dump_stats(self, filename) -> None:
         """Saves the results to `filename` (atomically; see linewise.load_stats)."""

@@ -36,7 +36,7 @@ import tempfile
 import tokenize
 import types
 
-__all__ = ["show_func", "show_text"]
+__all__ = ["Painter", "show_func", "show_text"]
 
 #: Narrowest width of each numeric column; a column widens to fit its longest cell.
 MIN_WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
@@ -63,7 +63,7 @@ CYTHON_BLOCK_OPENERS = frozenset({"cdef", "cpdef", "property"})
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
               details=True, summarize=False, sort=False, sources=None, rich=False,
-              config=None):
+              config=None, painter=None):
     """Writes the report for `stats` to `stream` (default: sys.stdout).
 
     stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
@@ -75,25 +75,29 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
     sources: optional ``{key: [source lines from first_lineno]}`` saved with the results.
     rich, config: accepted for line_profiler compatibility and ignored (plain text, default
     column widths).
+    painter: optional hook that decorates each piece of the text (see Painter); None
+    writes the plain text.
     """
     if stream is None:
         stream = sys.stdout
     sources = sources or {}
+    paint = painter or _PLAIN
     shown_unit = unit if output_unit is None else output_unit
-    _write(stream, "Timer unit: %g s\n\n" % shown_unit)
+    _write(stream, paint.paint("unit", "Timer unit: %g s\n\n" % shown_unit))
 
     functions = _functions_in_order(stats, sort)
     if details:
         for key, timings in functions:
             filename, start_lineno, name = key
             show_func(filename, start_lineno, name, timings, unit, output_unit=output_unit,
-                      stream=stream, stripzeros=stripzeros, source=sources.get(key))
+                      stream=stream, stripzeros=stripzeros, source=sources.get(key),
+                      painter=painter)
     if summarize:
-        _write_summary(functions, unit, stream, stripzeros)
+        _write_summary(functions, unit, stream, stripzeros, paint)
 
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
-              stream=None, stripzeros=False, source=None):
+              stream=None, stripzeros=False, source=None, painter=None):
     """Writes the table for one function to `stream` (default: sys.stdout).
 
     timings: ``[(lineno, hits, time), ...]`` with ``time`` in `unit` seconds.
@@ -107,24 +111,34 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     if output_unit is None:
         output_unit = unit
     total_time = _total(timings)
+    paint = painter or _PLAIN
 
-    _write(stream, "Total time: %g s\n" % (total_time * unit))
+    _write(stream, paint.paint("total", "Total time: %g s\n" % (total_time * unit)))
     lines = _function_lines(filename, start_lineno, timings, source)
     if lines is None:
-        _write(stream, MISSING_FILE_NOTE.format(filename=filename))
+        _write(stream, paint.paint("missing", MISSING_FILE_NOTE.format(filename=filename)))
         lines = _blank_lines_covering(start_lineno, timings)
+        texts = None
     else:
-        _write(stream, f"File: {filename}\n")
-        _write(stream, f"Function: {func_name} at line {start_lineno}\n")
+        _write(stream, paint.paint("file", f"File: {filename}\n"))
+        _write(stream, paint.paint("function", f"Function: {func_name} at line {start_lineno}\n"))
+        texts = [_strip_line_end(line) for line in lines]
+    paint.start_function(filename, start_lineno, texts, timings, total_time)
 
     cells = _cells_by_line(timings, total_time, unit / output_unit)
     widths = _column_widths(cells.values())
     header = _table_row(widths, HEADINGS, CONTENTS_HEADING)
-    _write(stream, "\n" + header + "\n" + "=" * len(header) + "\n")
+    _write(stream, "\n" + paint.paint("heading", header) + "\n"
+           + paint.paint("rule", "=" * len(header)) + "\n")
     no_cells = ("",) * (len(COLUMNS) - 1)
     for lineno, line in enumerate(lines, start_lineno):
         row_cells = (str(lineno),) + cells.get(lineno, no_cells)
-        _write(stream, _table_row(widths, row_cells, _strip_line_end(line)) + "\n")
+        contents = _strip_line_end(line)
+        row = _table_row(widths, row_cells, contents)
+        if painter is not None:
+            row = painter.paint("row", row, lineno=lineno, cells=row_cells, widths=widths,
+                                contents=contents)
+        _write(stream, row + "\n")
     _write(stream, "\n")
 
 
@@ -144,14 +158,41 @@ def _functions_in_order(stats, sort):
     return functions
 
 
-def _write_summary(functions, unit, stream, stripzeros):
+def _write_summary(functions, unit, stream, stripzeros, paint):
     """One line per function: its total seconds, where it is and its name."""
     for (filename, lineno, name), timings in functions:
         seconds = _total(timings) * unit
         if stripzeros and not seconds:
             continue
-        _write(stream, SUMMARY_LINE.format(seconds=seconds, filename=filename,
-                                           lineno=lineno, name=name))
+        _write(stream, paint.paint("summary", SUMMARY_LINE.format(
+            seconds=seconds, filename=filename, lineno=lineno, name=name)))
+
+
+# --- the hook for decorated output -----------------------------------------------------
+
+
+class Painter:
+    """Decorates the report's text (linewise.color colours it for terminals).
+
+    show_text/show_func call ``paint(kind, text, **info)`` with the plain text of each
+    piece and write what it returns. Kinds: "unit", "total", "file", "function",
+    "missing", "heading", "rule", "summary" (text with its newline, but heading and rule),
+    and "row" (one table row, no newline; info: ``lineno``, ``cells``, the texts of the
+    numeric cells in COLUMNS order, ``widths``, {column: width}, and ``contents``, the
+    source text; the row is ``_table_row(widths, cells, contents)``). Before a function's
+    rows, ``start_function`` gets its
+    file, first line, source lines (None when the file is missing), timings and total.
+    This base class changes nothing: the report with it is the plain report.
+    """
+
+    def start_function(self, filename, start_lineno, lines, timings, total_time):
+        pass
+
+    def paint(self, kind, text, **info):
+        return text
+
+
+_PLAIN = Painter()
 
 
 # --- the numbers -----------------------------------------------------------------------

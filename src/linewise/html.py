@@ -1,0 +1,628 @@
+"""Reports as one self-contained HTML file: ``linewise view --html OUT.html FILE``.
+
+The page needs nothing but itself: CSS and JavaScript are inline, there are no fonts,
+images or scripts from elsewhere, and its Content-Security-Policy forbids loading any
+(so it opens offline, from disk or an e-mail attachment, in any modern browser). It shows
+a summary, the functions by total time (each collapsible, the hottest open), every line's
+hits, time, time per hit and share of the function's time with a heat bar, and a search
+box that filters functions by name, file or code. The same page layout shows a diff
+(linewise.diff).
+
+The page is filled from the PAGE template; every piece of text that comes from the
+results (names, paths, source code, the command line) goes through html.escape, so
+source containing ``<script>`` or ``</td>`` is shown, never run or parsed as markup.
+Source is syntax-highlighted when Pygments is installed (CSS classes, no inline styles).
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from . import report
+from .color import source_tokens
+
+__all__ = ["PAGE", "render_report", "write_report", "render_diff", "write_diff",
+           "format_seconds"]
+
+#: How many functions start open; the others are collapsed (the search opens matches).
+OPEN_FUNCTIONS = 20
+#: How many lines the "hottest lines" / "biggest changes" lists show.
+TOP_LINES = 10
+
+_e = html.escape
+
+# Token kinds (linewise.color.source_tokens) -> CSS classes.
+_TOKEN_CLASSES = {"keyword": "k", "builtin": "b", "defname": "f", "decorator": "d",
+                  "string": "s", "number": "n", "comment": "c"}
+
+PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
+style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="{{generator}}">
+<title>{{title}}</title>
+<style>
+{{css}}
+</style>
+</head>
+<body class="{{kind}}">
+<header>
+<h1>{{heading}}</h1>
+{{summary}}
+<div class="toolbar">
+<input type="search" id="search" placeholder="Filter by function, file or code  ( / )" \
+aria-label="Filter functions" autocomplete="off">
+<button type="button" id="expand-all">Expand all</button>
+<button type="button" id="collapse-all">Collapse all</button>
+<span id="match-count" aria-live="polite"></span>
+</div>
+</header>
+<main>
+{{overview}}
+{{functions}}
+<p id="no-match" hidden>No function matches the filter.</p>
+</main>
+<footer>Made by {{generator}}. This page is self-contained: it loads nothing from \
+anywhere.</footer>
+<script>
+{{script}}
+</script>
+</body>
+</html>
+"""
+
+CSS = """\
+:root { --bg: #fff; --fg: #1f2328; --muted: #6e7781; --line: #d0d7de; --head: #f6f8fa;
+  --bar: #e8590c; --bar-bg: #eef1f4; --win: #1a7f37; --loss: #cf222e;
+  --added: #dafbe1; --removed: #ffebe9; --hot: #fff1e5;
+  --k: #8250df; --s: #0a3069; --c: #6e7781; --n: #0550ae; --b: #0550ae; --f: #6639ba;
+  --d: #953800; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #8d96a0; --line: #30363d; --head: #161b22;
+    --bar: #f0883e; --bar-bg: #21262d; --win: #3fb950; --loss: #f85149;
+    --added: #12261e; --removed: #25171c; --hot: #2d1f13;
+    --k: #d2a8ff; --s: #a5d6ff; --c: #8b949e; --n: #79c0ff; --b: #79c0ff; --f: #d2a8ff;
+    --d: #ffa657; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg);
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header, main, footer { padding: 0 24px; }
+header { border-bottom: 1px solid var(--line); background: var(--head); padding-bottom: 12px; }
+h1 { font-size: 20px; margin: 0; padding: 16px 0 8px; }
+h2 { font-size: 16px; margin: 20px 0 8px; }
+code, .num, td.src, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "Liberation Mono", monospace; font-size: 13px; }
+dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px;
+  margin: 4px 0 12px; }
+dl.summary dt { color: var(--muted); }
+dl.summary dd { margin: 0; overflow-wrap: anywhere; }
+.toolbar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+#search { flex: 0 1 420px; padding: 6px 10px; border: 1px solid var(--line);
+  border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
+button { padding: 5px 10px; border: 1px solid var(--line); border-radius: 6px;
+  background: var(--bg); color: var(--fg); font: inherit; cursor: pointer; }
+button:hover { border-color: var(--muted); }
+#match-count { color: var(--muted); }
+table { border-collapse: collapse; }
+th { text-align: right; font-weight: 600; color: var(--muted); padding: 4px 8px;
+  border-bottom: 1px solid var(--line); white-space: nowrap; }
+th.left, td.left { text-align: left; }
+td { padding: 1px 8px; vertical-align: top; }
+td.num { text-align: right; white-space: nowrap; }
+table.overview td { padding: 3px 8px; border-bottom: 1px solid var(--line); }
+table.overview a { color: inherit; }
+details.func { border: 1px solid var(--line); border-radius: 8px; margin: 12px 0;
+  overflow: hidden; }
+details.func > summary { cursor: pointer; padding: 8px 12px; background: var(--head);
+  display: flex; gap: 12px; align-items: center; flex-wrap: wrap; list-style-position: inside; }
+details.func[open] > summary { border-bottom: 1px solid var(--line); }
+.fname { font-weight: 600; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "Liberation Mono", monospace; }
+.floc { color: var(--muted); overflow-wrap: anywhere; }
+.ftime { margin-left: auto; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+table.lines { width: 100%; font-variant-numeric: tabular-nums; }
+table.lines td.src { text-align: left; white-space: pre; width: 100%; padding-left: 12px; }
+table.lines tr:hover td { background: var(--bar-bg); }
+table.lines tr.idle td { color: var(--muted); }
+table.lines tr.idle td.src { opacity: .6; }
+table.lines tr.h3 td.src, table.lines tr.h2 td.src { background: var(--hot); }
+tr.added td { background: var(--added); }
+tr.removed td { background: var(--removed); }
+td.mark { font-family: ui-monospace, monospace; font-weight: 700; padding: 1px 2px; }
+tr.added td.mark { color: var(--win); }
+tr.removed td.mark { color: var(--loss); }
+.bar { display: inline-block; width: 120px; height: 10px; background: var(--bar-bg);
+  border-radius: 2px; vertical-align: middle; overflow: hidden; }
+.bar > i { display: block; height: 100%; background: var(--bar); }
+.bar.after > i { background: var(--muted); }
+td.bars { white-space: nowrap; }
+td.bars .bar { width: 90px; display: block; height: 6px; margin: 3px 0; }
+.win { color: var(--win); }
+.loss { color: var(--loss); }
+.delta { display: inline-block; position: relative; width: 140px; height: 10px;
+  background: var(--bar-bg); border-radius: 2px; vertical-align: middle; }
+.delta > i { position: absolute; top: 0; height: 100%; }
+.delta > i.win { right: 50%; background: var(--win); }
+.delta > i.loss { left: 50%; background: var(--loss); }
+.delta::after { content: ""; position: absolute; left: 50%; top: -2px; bottom: -2px;
+  border-left: 1px solid var(--muted); }
+.note { color: var(--muted); }
+footer { color: var(--muted); font-size: 12px; padding: 24px; }
+.k { color: var(--k); } .s { color: var(--s); } .c { color: var(--c); font-style: italic; }
+.n { color: var(--n); } .b { color: var(--b); } .f { color: var(--f); font-weight: 600; }
+.d { color: var(--d); }
+[hidden] { display: none !important; }
+"""
+
+SCRIPT = """\
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  window.addEventListener("error", function (event) {
+    root.setAttribute("data-js-error", String(event.message || event));
+  });
+  var funcs = Array.prototype.slice.call(document.querySelectorAll("details.func"));
+  var rows = {};
+  Array.prototype.forEach.call(document.querySelectorAll("[data-func]"), function (row) {
+    (rows[row.getAttribute("data-func")] = rows[row.getAttribute("data-func")] || []).push(row);
+  });
+  var search = document.getElementById("search");
+  var count = document.getElementById("match-count");
+  var noMatch = document.getElementById("no-match");
+  var texts = funcs.map(function (f) {
+    return (f.getAttribute("data-search") + "\\n" + f.textContent).toLowerCase();
+  });
+  function filter() {
+    var q = search.value.trim().toLowerCase();
+    var shown = 0;
+    funcs.forEach(function (f, i) {
+      var hit = !q || texts[i].indexOf(q) !== -1;
+      f.hidden = !hit;
+      (rows[f.id] || []).forEach(function (r) { r.hidden = !hit; });
+      if (hit) { shown += 1; if (q) { f.open = true; } }
+    });
+    count.textContent = q ? shown + " of " + funcs.length + " functions" : "";
+    noMatch.hidden = shown !== 0;
+  }
+  search.addEventListener("input", filter);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "/" && document.activeElement !== search) {
+      event.preventDefault();
+      search.focus();
+    } else if (event.key === "Escape" && document.activeElement === search) {
+      search.value = "";
+      filter();
+    }
+  });
+  function setAll(open) {
+    funcs.forEach(function (f) { if (!f.hidden) { f.open = open; } });
+  }
+  document.getElementById("expand-all").addEventListener("click", function () { setAll(true); });
+  document.getElementById("collapse-all").addEventListener("click", function () { setAll(false); });
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    var f = target.closest("details.func");
+    if (f) { f.hidden = false; f.open = true; target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+  var given = new URLSearchParams(location.search).get("q");  // page.html?q=text filters
+  if (given) { search.value = given; }
+  filter();
+  root.setAttribute("data-js-ready", "1");
+})();
+"""
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def fill(template: str, values: dict) -> str:
+    """`template` with each {{name}} replaced by values[name], in one pass (so text
+    inserted is never scanned for placeholders). The values must already be HTML."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def _generator() -> str:
+    from . import __version__
+
+    return f"linewise {__version__}"
+
+
+def format_seconds(seconds) -> str:
+    """A time for people: 3 significant digits in s, ms, µs or ns ("0" for zero)."""
+    if seconds == 0:
+        return "0"
+    magnitude = abs(seconds)
+    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if magnitude >= scale or name == "ns":
+            value = seconds / scale
+            text = "%.3g" % value
+            if "e" in text:  # 1000 ns and up rounded: keep plain digits
+                text = "%.0f" % value
+            return f"{text} {name}"
+    raise AssertionError("unreachable")
+
+
+def _pct(value) -> str:
+    return "%.1f" % value
+
+
+def _width(percent) -> str:
+    """A bar width for a share in percent, clamped to 0..100."""
+    return "%.2f%%" % max(0.0, min(100.0, percent))
+
+
+def _heat_class(percent) -> str:
+    if percent is None:
+        return ""
+    for level, lowest in ((3, 40.0), (2, 15.0), (1, 5.0)):
+        if percent >= lowest:
+            return f"h{level}"
+    return ""
+
+
+def _code(text, tokens) -> str:
+    """Escaped source text, with token spans when `tokens` are given."""
+    if tokens is None:
+        return _e(text)
+    out = []
+    for kind, part in tokens:
+        cls = _TOKEN_CLASSES.get(kind)
+        out.append(f'<span class="{cls}">{_e(part)}</span>' if cls else _e(part))
+    return "".join(out)
+
+
+def _summary(items) -> str:
+    """A <dl> of (label, html value) pairs; values None are left out."""
+    parts = ['<dl class="summary">']
+    for label, value in items:
+        if value is not None:
+            parts.append(f"<dt>{_e(label)}</dt><dd>{value}</dd>")
+    parts.append("</dl>")
+    return "".join(parts)
+
+
+def _page(kind, title, heading, summary, overview, functions) -> str:
+    return fill(PAGE, {
+        "generator": _e(_generator()), "title": _e(title), "heading": _e(heading),
+        "kind": kind, "css": CSS, "script": SCRIPT, "summary": summary,
+        "overview": overview, "functions": functions,
+    })
+
+
+def _write_file(path, text) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+# --- the report of one results file -----------------------------------------------------
+
+
+def render_report(stats, title=None, label=None) -> str:
+    """The HTML page (a str) for a LineStats. label: what the results are (a file name)."""
+    unit = stats.unit
+    meta = stats.meta or {}
+    sources = stats.sources or {}
+    functions = []
+    for key, timings in stats.timings.items():
+        by_line = {}
+        for lineno, hits, time in timings:
+            by_line[lineno] = (hits, time * unit)
+        total = sum(t for _, t in by_line.values())
+        functions.append((key, timings, by_line, total))
+    functions.sort(key=lambda f: (-f[3], f[0][2], f[0][0], f[0][1]))
+    grand = sum(f[3] for f in functions)
+    files = {key[0] for key, *_ in functions}
+
+    ids = {key: f"f{i}" for i, (key, *_rest) in enumerate(functions, 1)}
+    hottest = sorted(((t, key, lineno, hits) for key, _, by_line, _tot in functions
+                      for lineno, (hits, t) in by_line.items() if t > 0),
+                     key=lambda x: -x[0])[:TOP_LINES]
+
+    title = title or ("linewise report" + (f": {label}" if label else ""))
+    command = meta.get("command", meta.get("argv"))
+    summary = _summary([
+        ("Results", _e(label) if label else None),
+        ("Total time", f"{_e(format_seconds(grand))} in {len(functions)} function"
+                       f"{'s' if len(functions) != 1 else ''}, {len(files)} file"
+                       f"{'s' if len(files) != 1 else ''}"),
+        ("Command", f'<code>{_e(command)}</code>' if command else None),
+        ("Python", _e(" ".join(filter(None, [meta.get("implementation"),
+                                              meta.get("python")]))) or None),
+        ("Created", _e(meta["created"]) if meta.get("created") else None),
+        ("Merged from", _e(meta["merged"]) + " results" if meta.get("merged") else None),
+        ("Timer unit", _e("%g s" % unit)),
+    ])
+
+    parts = ['<h2>Functions by total time</h2>', '<div class="scroll"><table class="overview">',
+             '<thead><tr><th>#</th><th class="left">Function</th><th>Total</th>'
+             '<th>% of all</th><th class="left"></th><th class="left">File</th></tr></thead><tbody>']
+    for i, (key, _timings, _by_line, total) in enumerate(functions, 1):
+        share = 100.0 * total / grand if grand else 0.0
+        parts.append(
+            f'<tr data-func="{ids[key]}"><td class="num">{i}</td>'
+            f'<td class="left"><a href="#{ids[key]}" class="fname">{_e(key[2])}</a></td>'
+            f'<td class="num" title="{_e(repr(total))} s">{_e(format_seconds(total))}</td>'
+            f'<td class="num">{_pct(share)}</td>'
+            f'<td class="left"><span class="bar"><i style="width:{_width(share)}"></i>'
+            f'</span></td><td class="left floc">{_e(key[0])}:{key[1]}</td></tr>')
+    parts.append("</tbody></table></div>")
+    if hottest:
+        parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
+                  '<thead><tr><th>Time</th><th>% of all</th><th>Hits</th>'
+                  '<th class="left">Function</th><th class="left">Line</th></tr></thead><tbody>']
+        for t, key, lineno, hits in hottest:
+            share = 100.0 * t / grand if grand else 0.0
+            text = _line_text(key, stats.timings[key], sources.get(key), lineno)
+            parts.append(
+                f'<tr data-func="{ids[key]}"><td class="num">{_e(format_seconds(t))}</td>'
+                f'<td class="num">{_pct(share)}</td><td class="num">{hits}</td>'
+                f'<td class="left"><a href="#{ids[key]}-L{lineno}">{_e(key[2])}:{lineno}'
+                f'</a></td><td class="left"><code>{_e(text.strip())}</code></td></tr>')
+        parts.append("</tbody></table></div>")
+    overview = "\n".join(parts)
+
+    body = [f"<h2>Line by line</h2>"]
+    for i, (key, timings, by_line, total) in enumerate(functions):
+        body.append(_report_function(key, timings, by_line, total, grand, ids[key],
+                                     sources.get(key), open_=i < OPEN_FUNCTIONS))
+    return _page("report", title, title, summary, overview, "\n".join(body))
+
+
+def _line_text(key, timings, source, lineno) -> str:
+    lines = report._function_lines(key[0], key[1], timings, source)
+    if lines is None or not 0 <= lineno - key[1] < len(lines):
+        return ""
+    return report._strip_line_end(lines[lineno - key[1]])
+
+
+def _report_function(key, timings, by_line, total, grand, fid, source, open_) -> str:
+    filename, first, name = key
+    lines = report._function_lines(filename, first, timings, source)
+    note = ""
+    if lines is None:
+        note = ('<p class="note">The source file was not found and the results hold no '
+                'source: lines are shown without their text.</p>')
+        lines = report._blank_lines_covering(first, timings)
+    texts = [report._strip_line_end(line) for line in lines]
+    tokens = source_tokens(texts, filename) if not note else None
+    share = 100.0 * total / grand if grand else 0.0
+    out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
+           f'data-search="{_e(name)} {_e(filename)}">',
+           f'<summary><span class="fname">{_e(name)}</span>'
+           f'<span class="floc">{_e(filename)}:{first}</span>'
+           f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
+           f'<span class="note">({_pct(share)}% of all)</span></span>'
+           f'<span class="bar"><i style="width:{_width(share)}"></i></span></summary>',
+           note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
+           '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
+           '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
+    shown = set()
+    for index, text in enumerate(texts):
+        lineno = first + index
+        shown.add(lineno)
+        out.append(_report_row(fid, lineno, text, tokens[index] if tokens else None,
+                               by_line.get(lineno), total))
+    for lineno in sorted(set(by_line) - shown):  # timings outside the source block
+        out.append(_report_row(fid, lineno, "", None, by_line[lineno], total))
+    out.append("</tbody></table></div></details>")
+    return "".join(out)
+
+
+def _report_row(fid, lineno, text, tokens, timing, total) -> str:
+    cells = ["", "", "", ""]
+    percent = None
+    bar = ""
+    if timing is not None:
+        hits, t = timing
+        percent = 100.0 * t / total if total else None
+        cells = [str(hits), format_seconds(t),
+                 format_seconds(t / hits) if hits else "",
+                 _pct(percent) if percent is not None else ""]
+        if percent is not None:
+            bar = f'<span class="bar"><i style="width:{_width(percent)}"></i></span>'
+    ran = timing is not None and timing[0] > 0
+    classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
+    cls = f' class="{classes}"' if classes else ""
+    num = "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
+    return (f'<tr id="{fid}-L{lineno}"{cls}><td class="num">{lineno}</td>{num}'
+            f'<td class="left">{bar}</td><td class="src">{_code(text, tokens)}</td></tr>')
+
+
+def write_report(stats, path, title=None, label=None) -> None:
+    """Writes the HTML report of a LineStats to `path` (UTF-8)."""
+    _write_file(path, render_report(stats, title=title, label=label))
+
+
+# --- the diff of two results files ------------------------------------------------------
+
+
+def _change_cell(change, scale_max) -> str:
+    cls = "win" if change < 0 else "loss" if change > 0 else ""
+    sign = "+" if change > 0 else ""
+    return (f'<td class="num {cls}">{_e(sign + format_seconds(change))}</td>'
+            f'<td class="left">{_delta_bar(change, scale_max)}</td>')
+
+
+def _delta_bar(change, scale_max) -> str:
+    width = 50.0 * abs(change) / scale_max if scale_max else 0.0
+    cls = "win" if change < 0 else "loss"
+    inner = f'<i class="{cls}" style="width:{_width(width)}"></i>' if change else ""
+    return f'<span class="delta">{inner}</span>'
+
+
+def _ratio(ratio) -> str:
+    return "" if ratio is None else "%.2fx" % ratio
+
+
+def render_diff(diff, title=None) -> str:
+    """The HTML page (a str) for a linewise.diff.Diff."""
+    title = title or f"linewise diff: {diff.before_label} → {diff.after_label}"
+    ids = {id(f): f"f{i}" for i, f in enumerate(diff.functions, 1)}
+    biggest_func = max((abs(f.change) for f in diff.functions), default=0.0)
+    change = diff.change
+    cls = "win" if change < 0 else "loss" if change > 0 else ""
+    sign = "+" if change > 0 else ""
+
+    def meta_line(meta):
+        bits = [meta.get("command", meta.get("argv")), " ".join(filter(None, [
+            meta.get("implementation"), meta.get("python")])), meta.get("created")]
+        return " · ".join(_e(b) for b in bits if b) or None
+
+    def side(label, meta):
+        about = meta_line(meta)
+        return f"<code>{_e(label)}</code>" + (f' <span class="note">{about}</span>'
+                                              if about else "")
+
+    summary = _summary([
+        ("Before", side(diff.before_label, diff.before_meta)),
+        ("After", side(diff.after_label, diff.after_meta)),
+        ("Total time", f"{_e(format_seconds(diff.before_total))} → "
+                       f"{_e(format_seconds(diff.after_total))}, change "
+                       f'<span class="{cls}">{_e(sign + format_seconds(change))}</span>'
+                       + (f" ({_ratio(diff.ratio)})" if diff.ratio is not None else "")),
+        ("Functions", f"{len(diff.functions)} "
+                      f"({sum(f.status == 'both' for f in diff.functions)} on both sides, "
+                      f"{sum(f.status == 'removed' for f in diff.functions)} only before, "
+                      f"{sum(f.status == 'added' for f in diff.functions)} only after)"),
+    ])
+
+    parts = ['<h2>Functions, biggest change first</h2>',
+             '<div class="scroll"><table class="overview"><thead><tr><th>#</th>'
+             '<th class="left">Function</th><th>Before</th><th>After</th><th>Change</th>'
+             '<th class="left"></th><th>Ratio</th><th class="left">File</th></tr></thead>'
+             '<tbody>']
+    for i, f in enumerate(diff.functions, 1):
+        status = {"added": " (only after)", "removed": " (only before)"}.get(f.status, "")
+        parts.append(
+            f'<tr data-func="{ids[id(f)]}"><td class="num">{i}</td>'
+            f'<td class="left"><a href="#{ids[id(f)]}" class="fname">{_e(f.name)}</a>'
+            f'<span class="note">{status}</span></td>'
+            f'<td class="num">{_e(format_seconds(f.before_total)) if f.before else "–"}</td>'
+            f'<td class="num">{_e(format_seconds(f.after_total)) if f.after else "–"}</td>'
+            + _change_cell(f.change, biggest_func)
+            + f'<td class="num">{_ratio(f.ratio)}</td>'
+            f'<td class="left floc">{_e(f.filename)}</td></tr>')
+    parts.append("</tbody></table></div>")
+    biggest = diff.biggest_lines(TOP_LINES)
+    if biggest:
+        top = max(abs(line.change) for _, line in biggest)
+        parts += ['<h2>Biggest changes by line</h2>',
+                  '<div class="scroll"><table class="overview"><thead><tr><th>Change</th>'
+                  '<th class="left"></th><th>Before</th><th>After</th><th>Ratio</th>'
+                  '<th class="left">Where</th><th class="left">Line</th></tr></thead><tbody>']
+        for f, line in biggest:
+            lineno = line.after_line if line.after_line is not None else line.before_line
+            anchor = f"{ids[id(f)]}-{_row_id(line)}"
+            mark = {"same": "", "removed": "− ", "added": "+ "}[line.kind]
+            parts.append(
+                f'<tr data-func="{ids[id(f)]}" class="{line.kind}">'
+                + _change_cell(line.change, top)
+                + f'<td class="num">{_e(format_seconds(line.before_time)) if line.before_hits is not None else ""}</td>'
+                f'<td class="num">{_e(format_seconds(line.after_time)) if line.after_hits is not None else ""}</td>'
+                f'<td class="num">{_ratio(line.ratio)}</td>'
+                f'<td class="left"><a href="#{anchor}">{_e(f.name)}:{lineno}</a></td>'
+                f'<td class="left"><code>{_e(mark + line.text.strip())}</code></td></tr>')
+        parts.append("</tbody></table></div>")
+    overview = "\n".join(parts)
+
+    body = ["<h2>Line by line</h2>"]
+    for i, f in enumerate(diff.functions):
+        body.append(_diff_function(f, ids[id(f)], open_=i < OPEN_FUNCTIONS))
+    return _page("diff", title, title, summary, overview, "\n".join(body))
+
+
+def _row_id(line) -> str:
+    if line.kind == "added":
+        return f"A{line.after_line}"
+    if line.kind == "removed":
+        return f"B{line.before_line}"
+    return f"L{line.after_line}"
+
+
+def _diff_function(f, fid, open_) -> str:
+    if f.before and f.after and f.before[:2] != f.after[:2]:
+        if f.before[0] == f.after[0]:
+            where = f"{_e(f.before[0])}:{f.before[1]} → {f.after[1]}"
+        else:
+            where = f"{_e(f.before[0])}:{f.before[1]} → {_e(f.after[0])}:{f.after[1]}"
+    else:
+        key = f.after or f.before
+        where = f"{_e(key[0])}:{key[1]}"
+    status = {"added": "only after", "removed": "only before"}.get(f.status)
+    change = f.change
+    cls = "win" if change < 0 else "loss" if change > 0 else ""
+    sign = "+" if change > 0 else ""
+    before_txt = format_seconds(f.before_total) if f.before else "–"
+    after_txt = format_seconds(f.after_total) if f.after else "–"
+    tokens = _diff_tokens(f)
+    biggest = max([line.before_time for line in f.lines]
+                  + [line.after_time for line in f.lines] + [0.0])
+    out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
+           f'data-search="{_e(f.name)} {_e(f.filename)}">',
+           f'<summary><span class="fname">{_e(f.name)}</span>'
+           f'<span class="floc">{where}</span>'
+           + (f'<span class="note">{status}</span>' if status else "")
+           + f'<span class="ftime">{_e(before_txt)} → {_e(after_txt)}, '
+           f'<span class="{cls}">{_e(sign + format_seconds(change))}</span>'
+           + (f" ({_ratio(f.ratio)})" if f.ratio is not None else "") + "</span></summary>",
+           '<div class="scroll"><table class="lines"><thead><tr><th>Before #</th>'
+           '<th>After #</th><th>Hits before</th><th>Hits after</th><th>Before</th>'
+           '<th>After</th><th class="left">Time</th><th>Change</th><th>Ratio</th>'
+           '<th></th><th class="left">Source</th></tr></thead><tbody>']
+    for line in f.lines:
+        ran = bool(line.before_hits or line.after_hits)
+        classes = " ".join(filter(None, [line.kind if line.kind != "same" else "",
+                                         "" if ran else "idle"]))
+        cls_attr = f' class="{classes}"' if classes else ""
+        bars = ""
+        if line.timed and biggest > 0:
+            bars = (f'<span class="bar" title="before"><i style="width:'
+                    f'{_width(100.0 * line.before_time / biggest)}"></i></span>'
+                    f'<span class="bar after" title="after"><i style="width:'
+                    f'{_width(100.0 * line.after_time / biggest)}"></i></span>')
+        ch = line.change
+        ch_cls = "win" if ch < 0 else "loss" if ch > 0 else ""
+        ch_txt = (("+" if ch > 0 else "") + format_seconds(ch)) if line.timed else ""
+        mark = {"same": "", "removed": "−", "added": "+"}[line.kind]
+        cells = [
+            "" if line.before_line is None else str(line.before_line),
+            "" if line.after_line is None else str(line.after_line),
+            "" if line.before_hits is None else str(line.before_hits),
+            "" if line.after_hits is None else str(line.after_hits),
+            format_seconds(line.before_time) if line.before_hits is not None else "",
+            format_seconds(line.after_time) if line.after_hits is not None else "",
+        ]
+        out.append(
+            f'<tr id="{fid}-{_row_id(line)}"{cls_attr}>'
+            + "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
+            + f'<td class="bars">{bars}</td><td class="num {ch_cls}">{_e(ch_txt)}</td>'
+            f'<td class="num">{_ratio(line.ratio)}</td><td class="mark">{mark}</td>'
+            f'<td class="src">{_code(line.text, tokens.get(id(line)))}</td></tr>')
+    out.append("</tbody></table></div></details>")
+    return "".join(out)
+
+
+def _diff_tokens(f) -> dict:
+    """{id(row): tokens}: each side's text lexed whole (see linewise.diff)."""
+    out = {}
+    for side_kind in ("removed", "added"):
+        rows = [r for r in f.lines if r.kind in ("same", side_kind)]
+        toks = source_tokens([r.text for r in rows], f.filename) if rows else None
+        for r, t in zip(rows, toks or ()):
+            if r.kind == side_kind or side_kind == "added":
+                out[id(r)] = t
+    return out
+
+
+def write_diff(diff, path, title=None) -> None:
+    """Writes the HTML page of a linewise.diff.Diff to `path` (UTF-8)."""
+    _write_file(path, render_diff(diff, title=title))
