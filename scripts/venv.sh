@@ -12,7 +12,7 @@ fi
 stamp=$venv/.deps-$(echo "pytest line_profiler setuptools wheel $*" | cksum | cut -d' ' -f1)
 if [ ! -e "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler "$@" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler pygments "$@" >&2
   touch "$stamp"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e . >&2
