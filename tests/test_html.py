@@ -350,3 +350,16 @@ def test_broken_page_is_caught(chromium, tmp_path):
     assert 'data-js-ready="1"' not in html_tag
     assert 'data-js-error="ReferenceError' in html_tag or "data-js-error=\"Uncaught" in html_tag
     assert console_errors(stderr)
+
+
+def test_methods_are_shown_without_their_common_indent():
+    source = ["    def method(self):", "        x = 1", "", "        return x"]
+    key = ("m.py", 5, "C.method")
+    stats = LineStats({key: [(6, 1, 10), (8, 1, 10)]}, sources={key: source})
+    tree = Tree(render_report(stats))
+    cells = [td.content() for td in tree.root.all("td", "src")]
+    assert cells == ["def method(self):", "    x = 1", "", "    return x"]
+    diff = diff_stats(stats, stats)
+    tree = Tree(render_diff(diff))
+    cells = [td.content() for td in tree.root.all("td", "src")]
+    assert cells == ["def method(self):", "    x = 1", "", "    return x"]

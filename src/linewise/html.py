@@ -16,6 +16,7 @@ Source is syntax-highlighted when Pygments is installed (CSS classes, no inline 
 from __future__ import annotations
 
 import html
+import os
 import re
 
 from . import report
@@ -280,6 +281,29 @@ def _code(text, tokens) -> str:
     return "".join(out)
 
 
+def _common_indent(texts) -> int:
+    """How many leading characters of whitespace all non-blank `texts` share (shown
+    without them: a method's body need not start half-way across the page)."""
+    indents = [text[:len(text) - len(text.lstrip())] for text in texts if text.strip()]
+    return len(os.path.commonprefix(indents)) if indents else 0
+
+
+def _dedent(text, tokens, n):
+    """`text` and its `tokens` (or None) without their first `n` characters."""
+    if not n:
+        return text, tokens
+    if tokens is not None:
+        left, out = n, []
+        for kind, part in tokens:
+            if left >= len(part):
+                left -= len(part)
+                continue
+            out.append((kind, part[left:]))
+            left = 0
+        tokens = out
+    return text[n:], tokens
+
+
 def _summary(items) -> str:
     """A <dl> of (label, html value) pairs; values None are left out."""
     parts = ['<dl class="summary">']
@@ -333,7 +357,9 @@ def render_report(stats, title=None, label=None) -> str:
         ("Results", _e(label) if label else None),
         ("Total time", f"{_e(format_seconds(grand))} in {len(functions)} function"
                        f"{'s' if len(functions) != 1 else ''}, {len(files)} file"
-                       f"{'s' if len(files) != 1 else ''}"),
+                       f"{'s' if len(files) != 1 else ''} "
+                       '<span class="note">(the sum of the functions\' times; a function\'s '
+                       'time includes the profiled functions it calls)</span>'),
         ("Command", f'<code>{_e(command)}</code>' if command else None),
         ("Python", _e(" ".join(filter(None, [meta.get("implementation"),
                                               meta.get("python")]))) or None),
@@ -406,11 +432,12 @@ def _report_function(key, timings, by_line, total, grand, fid, source, open_) ->
            '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
            '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
     shown = set()
+    indent = _common_indent(texts)
     for index, text in enumerate(texts):
         lineno = first + index
         shown.add(lineno)
-        out.append(_report_row(fid, lineno, text, tokens[index] if tokens else None,
-                               by_line.get(lineno), total))
+        text, toks = _dedent(text, tokens[index] if tokens else None, indent)
+        out.append(_report_row(fid, lineno, text, toks, by_line.get(lineno), total))
     for lineno in sorted(set(by_line) - shown):  # timings outside the source block
         out.append(_report_row(fid, lineno, "", None, by_line[lineno], total))
     out.append("</tbody></table></div></details>")
@@ -578,6 +605,7 @@ def _diff_function(f, fid, open_) -> str:
            '<th>After #</th><th>Hits before</th><th>Hits after</th><th>Before</th>'
            '<th>After</th><th class="left">Time</th><th>Change</th><th>Ratio</th>'
            '<th></th><th class="left">Source</th></tr></thead><tbody>']
+    indent = _common_indent([line.text for line in f.lines])
     for line in f.lines:
         ran = bool(line.before_hits or line.after_hits)
         classes = " ".join(filter(None, [line.kind if line.kind != "same" else "",
@@ -606,7 +634,8 @@ def _diff_function(f, fid, open_) -> str:
             + "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
             + f'<td class="bars">{bars}</td><td class="num {ch_cls}">{_e(ch_txt)}</td>'
             f'<td class="num">{_ratio(line.ratio)}</td><td class="mark">{mark}</td>'
-            f'<td class="src">{_code(line.text, tokens.get(id(line)))}</td></tr>')
+            f'<td class="src">{_code(*_dedent(line.text, tokens.get(id(line)), indent))}'
+            '</td></tr>')
     out.append("</tbody></table></div></details>")
     return "".join(out)
 
