@@ -256,6 +256,15 @@ def test_ctrl_c_saves_partial_results(progs):
     assert sum(functions(progs / "slow.py.lw")["tick"].values()) > 0
 
 
+def test_report_and_messages_get_out_when_the_program_closed_them(progs):
+    code = ("import sys\n@profile\ndef f():\n    return 1\nf()\n"
+            "sys.stdout.close(); sys.stderr.close()\n")
+    result = lw("run", "-v", "-c", code, cwd=progs)
+    assert result.returncode == 0, result.stderr
+    assert "Function: f at line 2" in result.stdout
+    assert "results saved to command.lw" in result.stderr
+
+
 def test_nothing_selected_says_so(progs):
     result = lw("run", "plain.py", cwd=progs)
     assert result.returncode == 0
@@ -338,6 +347,7 @@ def test_prof_imports(progs):
     (["run", "-p", "sys", "work.py"], "compiled module"),
     (["run", "-o", "no/such/dir/r.lw", "work.py"], "directory no/such/dir does not exist"),
     (["run", "-u", "fortnights", "work.py"], "not a time unit"),
+    (["run", "-o", "work.py", "work.py"], "that is the program itself"),
     (["run"], "no program to run"),
     (["run", "-m"], "-m needs a module name"),
     (["work.py"], "to profile a script: linewise run work.py"),
@@ -564,7 +574,7 @@ def test_config_option_and_errors(progs):
     assert (progs / "k.lw").exists()
 
 
-def test_minimal_toml_reader_agrees_with_tomllib(tmp_path):
+def test_minimal_toml_reader_agrees_with_tomllib(tmp_path, monkeypatch):
     from linewise import config
 
     text = (
@@ -587,6 +597,11 @@ def test_minimal_toml_reader_agrees_with_tomllib(tmp_path):
     path = tmp_path / "pyproject.toml"
     path.write_text(text)
     assert config.load_config(str(path)).values["top"] == 10
+    monkeypatch.setattr(config, "_toml", None)  # as on Python 3.10 without tomli
+    loaded = config.load_config(str(path))
+    assert loaded.values == mini and loaded.warnings == []
+    (tmp_path / "linewise.toml").write_text("view = true\n[tool.other]\nx = 1\n")
+    assert config.load_config(str(tmp_path / "linewise.toml")).values == {"view": True}
     with pytest.raises(config.ConfigError, match="unsupported value"):
         config._MiniToml("[tool.linewise]\nx = 1979-05-27\n", "t").table(("tool", "linewise"))
 
@@ -621,3 +636,20 @@ def test_run_options_that_take_a_value_are_all_known():
     parser, takes_value = cli._run_parser()
     assert takes_value == {option for action in parser._actions if action.nargs != 0
                            for option in action.option_strings}
+
+
+def test_explicit_mode_off_keeps_no_closure_alive(progs):
+    code = (
+        "import gc, weakref\nfrom linewise import profile\n"
+        "class Big: pass\n"
+        "def make(data):\n    @profile\n    def inner():\n        return data\n    return inner\n"
+        "refs = []\nfor _ in range(100):\n"
+        "    big = Big(); refs.append(weakref.ref(big)); make(big)()\n"
+        "del big; gc.collect()\n"
+        "print(sum(r() is not None for r in refs), len(profile._pending))\n"
+        "profile.enable(output='-', report=False)\n"
+        "print(make(Big())(), profile.enabled)\n")
+    result = py("-c", code, cwd=progs)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "0 1"

@@ -20,7 +20,7 @@ import sys
 import types
 
 __all__ = ["AutoProfile", "Target", "TargetError", "resolve_target", "imported_modules",
-           "find_spec_quietly", "is_dotted_name"]
+           "find_spec_quietly", "is_dotted_name", "stand_in"]
 
 _CO_FUNCTION = 0x3  # CO_OPTIMIZED | CO_NEWLOCALS: a function body (class bodies lack both)
 
@@ -240,7 +240,7 @@ def _code_functions(code, prefix=""):
         yield from _code_functions(const, qualname + (".<locals>." if is_function else "."))
 
 
-def _stand_in(code, qualname):
+def stand_in(code, qualname):
     """A function object for `code`, only to hand the code to LineProfiler.add_callable
     (the function that will really run is made later, from the same code object)."""
     closure = tuple(types.CellType() for _ in code.co_freevars) or None
@@ -315,7 +315,7 @@ class AutoProfile:
             if only is not None and not any(
                     qualname == q or qualname.startswith(q + ".") for q in only):
                 continue
-            self.profiler.add_callable(_stand_in(func_code, qualname))
+            self.profiler.add_callable(stand_in(func_code, qualname))
 
     def _register_object(self, obj):
         """Registers a function or class (methods, ...) and the defs nested in them."""
@@ -332,7 +332,7 @@ class AutoProfile:
 
     def register_code_nested(self, code, qualname):
         for func_code, name in _code_functions(code, qualname + ".<locals>."):
-            self.profiler.add_callable(_stand_in(func_code, name))
+            self.profiler.add_callable(stand_in(func_code, name))
 
     def register_module(self, module):
         """Registers what `module` (already executed) defines, found in its namespace."""

@@ -436,6 +436,7 @@ class _Runner:
         self.spec = None  # -m, or a directory's __main__.py
         self.module_name = None  # -m: the module's own name
         self.output_path = None  # where results go, absolute
+        self.streams = {}  # "stdout"/"stderr" -> a duplicate of the fd, for after the run
 
     def run(self) -> int:
         settings = self.settings
@@ -446,6 +447,11 @@ class _Runner:
             self.output_path = os.path.abspath(output)
         setup = self._setup_code()
         self._prepare()
+        if (self.output_path and self.file and os.path.isfile(self.file)
+                and os.path.exists(self.output_path)
+                and os.path.samefile(self.output_path, self.file)):
+            raise UsageError(f"-o {output}: that is the program itself; results would "
+                             "overwrite it")
         # From here on the process is the program's: its argv, its sys.path[0] (which
         # was linewise's: the console script's directory, or the current one for -m).
         sys.argv = [self.argv0, *self.args]
@@ -476,6 +482,7 @@ class _Runner:
 
         module = self._main_module()
         sys.modules["__main__"] = module
+        self._keep_output_streams()
         import builtins
 
         from .explicit import profile
@@ -714,6 +721,26 @@ class _Runner:
 
     # -- after -------------------------------------------------------------------------
 
+    def _keep_output_streams(self):
+        """Keeps our own copy of stdout and stderr: the program may close them (json.tool
+        closes sys.stdout) and the report and messages must still get out."""
+        for name in ("stdout", "stderr"):
+            try:
+                self.streams[name] = os.dup(getattr(sys, name).fileno())
+            except (AttributeError, OSError, ValueError):
+                pass
+
+    def _stream(self, name):
+        """sys.stdout or sys.stderr, or our copy of it if the program closed it."""
+        stream = getattr(sys, name)
+        if stream is not None and not getattr(stream, "closed", False):
+            return stream
+        fd = self.streams.get(name)
+        if fd is None:
+            return open(os.devnull, "w")
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        return open(fd, "w", closefd=False, encoding=encoding, errors="backslashreplace")
+
     def _finish(self, profiler, auto, status, interrupted, output, unit, top) -> int:
         settings = self.settings
         quiet = settings.flag("quiet")
@@ -742,11 +769,12 @@ class _Runner:
                 messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
             if settings.flag("view"):
                 try:
-                    print_report(stats, sys.stdout, unit=unit,
+                    stdout = self._stream("stdout")
+                    print_report(stats, stdout, unit=unit,
                                  skip_zero=settings.flag("skip-zero"),
                                  summary=settings.flag("summary"),
                                  sort=settings.flag("sort"), top=top)
-                    sys.stdout.flush()
+                    stdout.flush()
                 except BrokenPipeError:
                     _silence_stdout()
                 except KeyboardInterrupt:
@@ -755,8 +783,10 @@ class _Runner:
         if interrupted:
             messages.append(f"{PROG}: interrupted, results are partial")
         _flush()
+        stderr = self._stream("stderr")
         for message in messages:
-            print(message, file=sys.stderr)
+            print(message, file=stderr)
+        stderr.flush()
         return status
 
     def _nothing_profiled(self, auto):

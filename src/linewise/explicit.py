@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import types
 
 __all__ = ["Profile", "profile", "explicit_output_path"]
 
@@ -68,7 +69,10 @@ class Profile:
 
     def __init__(self):
         self._profiler = None  # the LineProfiler collecting, once on
-        self._pending: list = []  # marked while off: added when switched on
+        # Marked while off, added when switched on: a plain function is kept as its code
+        # object (one entry however many closures are made from it, and no closure kept
+        # alive), anything else (classes, methods, modules...) as itself.
+        self._pending: dict = {}
         self._runner = False  # collecting for `linewise run`, which saves and reports
         self._output = None  # explicit mode's results path (None: none)
         self._report = True  # explicit mode prints the report at exit
@@ -79,7 +83,7 @@ class Profile:
     def __call__(self, func):
         """Marks `func` (a function, method, class, property, ...) and returns it unchanged."""
         if self._profiler is None:
-            self._pending.append(func)
+            self._remember(func)
         else:
             self._profiler.add_callable(func)
         return func
@@ -93,7 +97,7 @@ class Profile:
     def add_module(self, module):
         """Marks every function and class defined in `module`."""
         if self._profiler is None:
-            self._pending.append(module)
+            self._remember(module)
         else:
             self._profiler.add_module(module)
         return module
@@ -134,10 +138,25 @@ class Profile:
         self._add_pending()
         profiler.enable_by_count()
 
+    def _remember(self, obj):
+        if isinstance(obj, types.FunctionType) and not hasattr(obj, "__wrapped__"):
+            self._pending[obj.__code__] = obj.__qualname__
+        else:
+            try:
+                self._pending[obj] = None
+            except TypeError:  # unhashable: keep it by identity
+                self._pending[id(obj)] = obj
+
     def _add_pending(self):
-        pending, self._pending = self._pending, []
-        for item in pending:
-            if isinstance(item, type(sys)):
+        from .autoprofile import stand_in
+
+        pending, self._pending = self._pending, {}
+        for key, value in pending.items():
+            if isinstance(key, types.CodeType):
+                self._profiler.add_callable(stand_in(key, value))
+                continue
+            item = value if isinstance(key, int) else key
+            if isinstance(item, types.ModuleType):
                 self._profiler.add_module(item)
             else:
                 self._profiler.add_callable(item)
@@ -198,7 +217,10 @@ class Profile:
         if self._profiler is not None:
             old = self._profiler
             old.disable()
-            self._pending = list(old.functions) + self._pending
+            pending, self._pending = self._pending, {}
+            for func in old.functions:
+                self._remember(func)
+            self._pending.update(pending)
             self._profiler = None
         self._runner = True
         self._profiler = profiler
