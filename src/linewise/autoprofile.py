@@ -20,7 +20,7 @@ import sys
 import types
 
 __all__ = ["AutoProfile", "Target", "TargetError", "resolve_target", "imported_modules",
-           "find_spec_quietly", "is_dotted_name", "stand_in"]
+           "find_spec_quietly", "is_dotted_name"]
 
 _CO_FUNCTION = 0x3  # CO_OPTIMIZED | CO_NEWLOCALS: a function body (class bodies lack both)
 
@@ -240,15 +240,6 @@ def _code_functions(code, prefix=""):
         yield from _code_functions(const, qualname + (".<locals>." if is_function else "."))
 
 
-def stand_in(code, qualname):
-    """A function object for `code`, only to hand the code to LineProfiler.add_callable
-    (the function that will really run is made later, from the same code object)."""
-    closure = tuple(types.CellType() for _ in code.co_freevars) or None
-    func = types.FunctionType(code, {}, code.co_name, None, closure)
-    func.__qualname__ = qualname
-    return func
-
-
 class AutoProfile:
     """Registers the functions of the targets with `profiler` as their modules load."""
 
@@ -315,7 +306,7 @@ class AutoProfile:
             if only is not None and not any(
                     qualname == q or qualname.startswith(q + ".") for q in only):
                 continue
-            self.profiler.add_callable(stand_in(func_code, qualname))
+            self.profiler.add_code(func_code, qualname)
 
     def _register_object(self, obj):
         """Registers a function or class (methods, ...) and the defs nested in them."""
@@ -332,7 +323,7 @@ class AutoProfile:
 
     def register_code_nested(self, code, qualname):
         for func_code, name in _code_functions(code, qualname + ".<locals>."):
-            self.profiler.add_callable(stand_in(func_code, name))
+            self.profiler.add_code(func_code, name)
 
     def register_module(self, module):
         """Registers what `module` (already executed) defines, found in its namespace."""

@@ -148,12 +148,10 @@ class Profile:
                 self._pending[id(obj)] = obj
 
     def _add_pending(self):
-        from .autoprofile import stand_in
-
         pending, self._pending = self._pending, {}
         for key, value in pending.items():
             if isinstance(key, types.CodeType):
-                self._profiler.add_callable(stand_in(key, value))
+                self._profiler.add_code(key, value)
                 continue
             item = value if isinstance(key, int) else key
             if isinstance(item, types.ModuleType):

@@ -128,13 +128,22 @@ class LineProfiler:
             return 0
         added = 0
         for func in funcs:
-            code = func.__code__
-            first, last = _line_range(code)
-            if self._engine.add_code(code, first, last, _yield_offsets(code)):
-                self._names[code] = _qualname(func)
+            if self.add_code(func.__code__, _qualname(func)):
                 self.functions.append(func)
                 added += 1
         return added
+
+    def add_code(self, code: types.CodeType, qualname: str | None = None) -> bool:
+        """Profiles a code object directly (what the command line's -p uses: the functions
+        do not exist yet when their module is found). `qualname` names it in reports on
+        3.10, which has no co_qualname. Returns True if the code was new here."""
+        if not isinstance(code, types.CodeType):
+            raise TypeError(f"add_code() needs a code object, not {type(code).__name__}")
+        first, last = _line_range(code)
+        if not self._engine.add_code(code, first, last, _yield_offsets(code)):
+            return False
+        self._names[code] = getattr(code, "co_qualname", None) or qualname or code.co_name
+        return True
 
     def add_class(self, cls) -> int:
         """Profiles every method of `cls` and of the classes nested in it."""
