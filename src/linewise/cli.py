@@ -1,8 +1,10 @@
-"""The `linewise` command: run a program under the profiler, view and merge results.
+"""The `linewise` command: run a program under the profiler, view, merge and compare
+results.
 
     linewise run [options] (script.py | -m module | -c code | -) [args...]
     linewise view [options] FILE [FILE...]
     linewise merge [-f] OUT FILE [FILE...]
+    linewise diff [options] BEFORE AFTER
 
 Exit status: `run` exits with the program's status (1 for an uncaught exception, 130 when
 interrupted with Ctrl-C); 2 for a usage error (bad option, missing script or module, bad
@@ -32,6 +34,8 @@ commands:
             {PROG} view [options] FILE [FILE...]
   merge   sum saved results into one file
             {PROG} merge [-f] OUT FILE [FILE...]
+  diff    compare two saved results line by line: where the time went
+            {PROG} diff [options] BEFORE AFTER
 
 Run '{PROG} COMMAND --help' for the options of a command.
 
@@ -132,13 +136,13 @@ def _main(argv, state) -> int:
         raise UsageError(f"unknown option {arg!r} before the command (to profile a "
                          f"script: {PROG} run [options] script.py)")
     if i == len(argv):
-        raise UsageError(f"no command given: run, view or merge (see '{PROG} --help')")
+        raise UsageError(f"no command given: run, view, merge or diff (see '{PROG} --help')")
     command, rest = argv[i], argv[i + 1:]
     if command not in _COMMANDS:
         hint = ""
         if command.endswith((".py", ".pyw")) or os.path.isfile(command):
             hint = f"; to profile a script: {PROG} run {shlex.quote(command)}"
-        raise UsageError(f"unknown command {command!r} (commands: run, view, merge){hint}")
+        raise UsageError(f"unknown command {command!r} (commands: run, view, merge, diff){hint}")
     state["command"] = f"{PROG} {command}"
     return _COMMANDS[command](rest, state)
 
@@ -290,21 +294,36 @@ def _add_report_options(parser):
                         help="order functions by total time, the longest last")
     parser.add_argument("--top", metavar="N", type=_positive_int,
                         help="only the N functions with the most time")
+    _add_color_option(parser)
 
 
-def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
-                 top=None) -> None:
-    """Prints the line-by-line report of `stats` (a LineStats) to `stream`."""
-    from .profiler import show_text
+def _add_color_option(parser):
+    parser.add_argument("--color", metavar="WHEN", choices=("auto", "always", "never"),
+                        help="colour the report: auto (the default: on a terminal, unless "
+                             "NO_COLOR is set), always or never")
 
-    timings = stats.timings
+
+def _top_functions(timings, top):
+    """`timings` with only the `top` functions with the most time (all if top is None)."""
     if top is not None and len(timings) > top:
         hottest = sorted(timings, key=lambda key: sum(t for _, _, t in timings[key]),
                          reverse=True)[:top]
         chosen = set(hottest)
         timings = {key: lines for key, lines in timings.items() if key in chosen}
+    return timings
+
+
+def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
+                 top=None, color=False) -> None:
+    """Prints the line-by-line report of `stats` (a LineStats) to `stream`; color: with
+    ANSI colours (see linewise.color)."""
+    from .color import TerminalPainter
+    from .profiler import show_text
+
+    timings = _top_functions(stats.timings, top)
     show_text(timings, stats.unit, output_unit=unit, stream=stream, stripzeros=skip_zero,
-              summarize=summary, sort=sort, sources=stats.sources or None)
+              summarize=summary, sort=sort, sources=stats.sources or None,
+              painter=TerminalPainter() if color else None)
 
 
 # -- run ---------------------------------------------------------------------------------
@@ -353,7 +372,7 @@ def _run_parser():
     parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
     # The options that take a value, to find where the program's own arguments begin.
     takes_value = {"-o", "--output", "-u", "--unit", "--top", "-p", "--prof-mod", "-s",
-                   "--setup", "--config"}
+                   "--setup", "--config", "--color"}
     return parser, takes_value
 
 
@@ -769,11 +788,14 @@ class _Runner:
                 messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
             if settings.flag("view"):
                 try:
+                    from .color import use_color
+
                     stdout = self._stream("stdout")
                     print_report(stats, stdout, unit=unit,
                                  skip_zero=settings.flag("skip-zero"),
                                  summary=settings.flag("summary"),
-                                 sort=settings.flag("sort"), top=top)
+                                 sort=settings.flag("sort"), top=top,
+                                 color=use_color(stdout, settings.get("color")))
                     stdout.flush()
                 except BrokenPipeError:
                     _silence_stdout()
@@ -902,6 +924,11 @@ def cmd_view(tokens, state) -> int:
                      epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (.lw)")
     _add_report_options(parser)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--html", metavar="OUT",
+                        help="write the report as one self-contained HTML page to OUT")
+    output.add_argument("--json", action="store_true",
+                        help="print the results as JSON (format: docs/json-schema.json)")
     _add_common(parser)
     opts = _parse(parser, tokens, state)
     settings = _Settings(opts, _load_config(opts))
@@ -909,9 +936,100 @@ def cmd_view(tokens, state) -> int:
         state["traceback"] = True
     unit, top = settings.unit(), settings.top()
     stats = _load_results(opts.files)
+    if opts.html is not None or opts.json:
+        from .results import LineStats
+
+        timings = _top_functions(stats.timings, top)
+        if settings.flag("skip-zero"):
+            timings = {k: v for k, v in timings.items() if any(h for _, h, _ in v)}
+        stats = LineStats(timings, stats.unit, stats.meta, stats.sources)
     try:
-        print_report(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
-                     summary=settings.flag("summary"), sort=settings.flag("sort"), top=top)
+        if opts.json:
+            from .jsonout import write_json
+
+            write_json(stats, sys.stdout, sort=settings.flag("sort"))
+        elif opts.html is not None:
+            from .html import write_report
+
+            _write_page(write_report, opts.html, stats, label=", ".join(opts.files))
+        else:
+            from .color import use_color
+
+            print_report(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
+                         summary=settings.flag("summary"), sort=settings.flag("sort"),
+                         top=top, color=use_color(sys.stdout, opts.color))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    return 0
+
+
+def _write_page(write, path, *args, **kwargs):
+    """Writes an HTML page with `write(..., path, ...)`; says where on stderr."""
+    try:
+        write(*args[:1], path, *args[1:], **kwargs)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"{PROG}: wrote {path}", file=sys.stderr)
+
+
+DIFF_DESCRIPTION = """\
+Compares two saved results line by line: where did the time go? Functions are matched by
+qualified name and file (also when they moved in the file), lines by their source text,
+so added or removed lines do not shift the timings. For each line: hits and time before
+and after, the change (after - before) and the ratio (after / before); per function and
+in total too, the biggest changes first. Lines whose text changed show as removed (-)
+and added (+)."""
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
+
+
+def cmd_diff(tokens, state) -> int:
+    parser = _Parser(prog=f"{PROG} diff", allow_abbrev=False, description=DIFF_DESCRIPTION,
+                     epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a "
+                            "usage error.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("before", metavar="BEFORE", help="results file of the first run")
+    parser.add_argument("after", metavar="AFTER", help="results file of the second run")
+    parser.add_argument("--html", metavar="OUT",
+                        help="write the comparison as one self-contained HTML page to OUT")
+    parser.add_argument("-u", "--unit", metavar="UNIT",
+                        help="time unit of the text: seconds (1e-3) or s, ms, us, ns "
+                             "(default: one that fits the biggest time)")
+    parser.add_argument("--top", metavar="N", type=_non_negative_int, default=10,
+                        help="how many lines the list of biggest changes shows (default "
+                             "10; 0: no list)")
+    _add_color_option(parser)
+    _add_common(parser, config=False)
+    opts = _parse(parser, tokens, state)
+    unit = None
+    if opts.unit is not None:
+        try:
+            unit = parse_unit(opts.unit)
+        except ValueError as exc:
+            raise UsageError(f"-u/--unit: {exc}") from None
+    from .diff import diff_stats, write_text
+
+    diff = diff_stats(_load_results([opts.before]), _load_results([opts.after]),
+                      opts.before, opts.after)
+    if opts.html is not None:
+        from .html import write_diff
+
+        _write_page(write_diff, opts.html, diff)
+        return 0
+    from .color import use_color
+
+    try:
+        write_text(diff, sys.stdout, unit=unit, top=opts.top,
+                   color=use_color(sys.stdout, opts.color))
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
@@ -984,4 +1102,4 @@ def save_results(stats, path) -> None:
                            f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
-_COMMANDS = {"run": cmd_run, "view": cmd_view, "merge": cmd_merge}
+_COMMANDS = {"run": cmd_run, "view": cmd_view, "merge": cmd_merge, "diff": cmd_diff}
