@@ -242,7 +242,7 @@ def chromium():
         pytest.skip("Chromium is not installed and there is no apt-get to install it with")
     if not _INSTALL_TRIED:
         _INSTALL_TRIED.append(True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        env = dict(_browser_env(), DEBIAN_FRONTEND="noninteractive")
         try:
             subprocess.run("apt-get update -qq && apt-get install -y -qq chromium",
                            shell=True, env=env, timeout=900, check=False,
@@ -256,13 +256,21 @@ def chromium():
     return path
 
 
+def _browser_env():
+    """The environment without sanitizer settings (make test-asan preloads ASan into the
+    Python under test; Chromium is not ours to sanitize, and would fail under it)."""
+    drop = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 def run_chromium(chromium, tmp_path, url, *mode):
     """Runs headless Chromium on `url` with `mode` flags; returns (stdout, stderr)."""
     profile = tmp_path / "chromium-profile"
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000", *mode, url]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env=_browser_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, proc.stderr
 
