@@ -127,7 +127,8 @@ def test_slow_and_fast_versions(story):
     write_text(diff, text)
     out = text.getvalue()
     assert "Comparing before.lw (before) with after.lw (after)" in out
-    assert "Function: checksum" in out and "work.py, line 1 -> " in out and "work.py, line 11\n" in out
+    assert "Function: checksum" in out
+    assert "work.py, line 1 -> " in out and "work.py, line 11\n" in out
     assert "(only before)" in out and "(only after)" in out
     assert out.index("Function: checksum") < out.index("Function: helper")
 
@@ -239,7 +240,8 @@ def test_matching_by_name_and_moved_directory():
                      ("/venv-a/lib/pkg/other.py", None)}
     out = io.StringIO()
     write_text(diff, out)
-    assert "File: /venv-a/lib/pkg/mod.py, line 1 -> /venv-b/lib/pkg/mod.py, line 3" in out.getvalue()
+    assert ("File: /venv-a/lib/pkg/mod.py, line 1 -> /venv-b/lib/pkg/mod.py, line 3"
+            in out.getvalue())
 
 
 def test_same_name_twice_in_a_file_pairs_in_order():

@@ -224,7 +224,10 @@ def _diff_function(before, after, bkey, akey) -> FunctionDiff:
     extra_a = {ln - afirst: ln for ln in atimed if ln not in covered_a}
     for offset in sorted(set(extra_b) | set(extra_a)):
         bl, al = extra_b.get(offset), extra_a.get(offset)
-        kind = "same" if bl is not None and al is not None else ("removed" if al is None else "added")
+        if bl is not None and al is not None:
+            kind = "same"
+        else:
+            kind = "removed" if al is None else "added"
         rows.append(_row(kind, bl, al, _text_at(blines if al is None else alines,
                                                 bfirst if al is None else afirst,
                                                 bl if al is None else al), btimed, atimed))

@@ -368,9 +368,10 @@ def render_report(stats, title=None, label=None) -> str:
         ("Timer unit", _e("%g s" % unit)),
     ])
 
-    parts = ['<h2>Functions by total time</h2>', '<div class="scroll"><table class="overview">',
-             '<thead><tr><th>#</th><th class="left">Function</th><th>Total</th>'
-             '<th>% of all</th><th class="left"></th><th class="left">File</th></tr></thead><tbody>']
+    parts = ['<h2>Functions by total time</h2>',
+             '<div class="scroll"><table class="overview"><thead><tr><th>#</th>'
+             '<th class="left">Function</th><th>Total</th><th>% of all</th>'
+             '<th class="left"></th><th class="left">File</th></tr></thead><tbody>']
     for i, (key, _timings, _by_line, total) in enumerate(functions, 1):
         share = 100.0 * total / grand if grand else 0.0
         parts.append(
@@ -396,7 +397,7 @@ def render_report(stats, title=None, label=None) -> str:
         parts.append("</tbody></table></div>")
     overview = "\n".join(parts)
 
-    body = [f"<h2>Line by line</h2>"]
+    body = ["<h2>Line by line</h2>"]
     for i, (key, timings, by_line, total) in enumerate(functions):
         body.append(_report_function(key, timings, by_line, total, grand, ids[key],
                                      sources.get(key), open_=i < OPEN_FUNCTIONS))
@@ -550,11 +551,12 @@ def render_diff(diff, title=None) -> str:
             lineno = line.after_line if line.after_line is not None else line.before_line
             anchor = f"{ids[id(f)]}-{_row_id(line)}"
             mark = {"same": "", "removed": "− ", "added": "+ "}[line.kind]
+            before = format_seconds(line.before_time) if line.before_hits is not None else ""
+            after = format_seconds(line.after_time) if line.after_hits is not None else ""
             parts.append(
                 f'<tr data-func="{ids[id(f)]}" class="{line.kind}">'
                 + _change_cell(line.change, top)
-                + f'<td class="num">{_e(format_seconds(line.before_time)) if line.before_hits is not None else ""}</td>'
-                f'<td class="num">{_e(format_seconds(line.after_time)) if line.after_hits is not None else ""}</td>'
+                + f'<td class="num">{_e(before)}</td><td class="num">{_e(after)}</td>'
                 f'<td class="num">{_ratio(line.ratio)}</td>'
                 f'<td class="left"><a href="#{anchor}">{_e(f.name)}:{lineno}</a></td>'
                 f'<td class="left"><code>{_e(mark + line.text.strip())}</code></td></tr>')
