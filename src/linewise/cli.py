@@ -599,8 +599,6 @@ class _Runner:
     def _locate_module(self):
         """-m: finds the module (a package's __main__), as `python -m` does: this imports
         its parent packages. Sets code, file, spec, argv0."""
-        import importlib.util
-
         name = self.target
         if not all(part.isidentifier() for part in name.split(".")):
             hint = ""

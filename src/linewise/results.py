@@ -136,6 +136,7 @@ def _source_from_file(filename, first_lineno, lines):
     if first_lineno < 1 or last < first_lineno:
         return None
     try:
+        linecache.checkcache(filename)  # the file may have changed since linecache read it
         text = linecache.getlines(filename)
     except Exception:  # linecache runs loaders' get_source: anything can go wrong there
         return None
