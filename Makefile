@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test demo bench clean
+.PHONY: all build test test-asan fuzz fuzz-merge demo bench clean
 
 all: build
 
@@ -11,6 +11,21 @@ build:
 
 test:
 	scripts/test-all.sh
+
+# The whole suite against an ASan+UBSan build of the engine (.venvs/asan-X.Y), every
+# Python and backend; any sanitizer report fails. ASAN_PYTHONS="path ..." to narrow it.
+test-asan:
+	scripts/test-asan.sh
+
+# libFuzzer on the results-file reader for FUZZ_SECONDS (default 300); FUZZ_JOBS=2 for
+# two processes. Installs clang from Debian's packages if it is missing.
+FUZZ_SECONDS ?= 300
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Folds what `make fuzz` found (build/fuzz/corpus) into the committed corpus fuzz/corpus.
+fuzz-merge:
+	scripts/fuzz.sh --merge
 
 demo:
 	@set -o pipefail; vpy=$$(scripts/venv.sh $(NEWEST) scikit-learn | tail -n 1) && $$vpy examples/walkthrough.py

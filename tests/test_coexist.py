@@ -1,0 +1,538 @@
+"""linewise alongside other tools that watch the same program: coverage.py, the user's own
+sys.settrace / sys.setprofile functions, bdb debuggers (what pdb is built on), and on 3.12+
+other sys.monitoring tools.
+
+The rule: the other tool sees what it sees without linewise (or, where one trace hook
+cannot serve two tools, gets its hook back exactly at disable()), and linewise's counts
+stay exact.
+"""
+import bdb
+import sys
+import threading
+
+import pytest
+
+from conftest import PY312, backend, hits_of, line_of, lines
+from linewise import LineProfiler, _engine
+from programs import basic as B
+from programs import gens as G
+
+PY313 = sys.version_info >= (3, 13)
+LEGACY = backend() == "legacy"
+
+# What run_program() counts, per function.
+EXPECTED = {
+    B.loop_sum: {"ls_init": 1, "ls_for": 6, "ls_body": 5, "ls_ret": 1},
+    B.catches: {"ct_init": 1, "ct_for": 4, "ct_try": 3, "ct_call": 3, "ct_except": 3,
+                "ct_count": 3, "ct_ret": 1},
+    B.raises: {"rs_first": 3, "rs_test": 3, "rs_raise": 3},
+    B.with_block: {"wb_init": 1, "wb_with": 2, "wb_body": 1, "wb_ret": 1},
+    G.countdown: {"cd_while": 4, "cd_yield": 3, "cd_dec": 3, "cd_ret": 1},
+}
+PROFILED = list(EXPECTED)
+
+
+def run_program():
+    assert B.loop_sum(5) == 10
+    assert B.catches(3) == 3
+    assert B.with_block() == 1
+    assert list(G.countdown(3)) == [3, 2, 1]
+    assert B.early_return(0) == "zero"  # never profiled
+    assert B.while_loop(3) == 3         # never profiled
+
+
+def assert_exact(stats):
+    for func, expected in EXPECTED.items():
+        module = sys.modules[func.__module__]
+        assert hits_of(stats, func) == lines(module, expected), func.__name__
+
+
+def profiled(run):
+    lp = LineProfiler(*PROFILED)
+    with lp:
+        run()
+    return lp.get_stats()
+
+
+@pytest.fixture
+def restore_hooks():
+    saved = sys.gettrace(), sys.getprofile(), threading.gettrace(), threading.getprofile()
+    yield
+    sys.settrace(saved[0])
+    sys.setprofile(saved[1])
+    threading.settrace(saved[2])
+    threading.setprofile(saved[3])
+
+
+# -- coverage.py ---------------------------------------------------------------------------
+
+try:
+    import coverage
+except ImportError:  # scripts/venv.sh installs it; without it only these tests skip
+    coverage = None
+
+needs_coverage = pytest.mark.skipif(coverage is None, reason="coverage.py not installed")
+
+CORES = ["ctrace", "pytrace"] + (["sysmon"] if PY312 else [])
+TRACE_CORES = {"ctrace", "pytrace"}  # sys.settrace-based: one hook with the legacy backend
+
+LEGACY_TRACE_HOOK = (
+    "engine bug: the legacy backend replaces the thread's trace function (coverage's, a "
+    "debugger's) while enabled instead of chaining to it, so that tool misses every event "
+    "in the profiled window")
+
+
+def measure(core, branch, run, monkeypatch):
+    """coverage's measurement of basic.py and gens.py while run() runs; with its warnings."""
+    monkeypatch.setenv("COVERAGE_CORE", core)
+    warnings = []
+    cov = coverage.Coverage(data_file=None, config_file=False, branch=branch,
+                            include=[B.__file__, G.__file__])
+    cov._warn = lambda msg, slug=None, once=False: warnings.append(msg)
+    cov.start()
+    try:
+        run()
+    finally:
+        cov.stop()
+    data = cov.get_data()
+    measured = {path: sorted((data.arcs(path) if branch else data.lines(path)) or [])
+                for path in (B.__file__, G.__file__)}
+    return measured, warnings
+
+
+def coverage_param(core, branch):
+    marks = []
+    if LEGACY and core in TRACE_CORES:
+        marks.append(pytest.mark.xfail(strict=True, reason=LEGACY_TRACE_HOOK))
+    return pytest.param(core, branch, marks=marks, id=f"{core}{'-branch' if branch else ''}")
+
+
+COVERAGE_CASES = [coverage_param(c, False) for c in CORES] + [coverage_param("ctrace", True)]
+
+
+@needs_coverage
+@pytest.mark.parametrize("core,branch", COVERAGE_CASES)
+def test_coverage_measuring_the_same_code(core, branch, monkeypatch, restore_hooks):
+    def run_after():  # code that only runs once profiling is over
+        assert B.break_continue([1, -1, 200]) == [1]
+        assert B.try_finally(True) == [1, 2]
+
+    def run_plain():
+        run_program()
+        run_after()
+
+    reference, ref_warnings = measure(core, branch, run_plain, monkeypatch)
+    assert reference[B.__file__], "coverage measured nothing: the test is broken"
+    stats = {}
+
+    def run_profiled():
+        stats["s"] = profiled(run_program)
+        run_after()
+
+    measured, warnings = measure(core, branch, run_profiled, monkeypatch)
+    assert measured == reference
+    assert warnings == ref_warnings
+    assert_exact(stats["s"])
+
+
+@needs_coverage
+@pytest.mark.parametrize("core", [
+    pytest.param(c, marks=[pytest.mark.xfail(strict=True, reason=LEGACY_TRACE_HOOK)]
+                 if LEGACY and c in TRACE_CORES else [], id=c) for c in CORES])
+def test_coverage_started_while_profiling(core, monkeypatch, restore_hooks):
+    """The other order: linewise on first, coverage started and stopped inside."""
+    reference, _ = measure(core, False, run_program, monkeypatch)
+    lp = LineProfiler(*PROFILED)
+    with lp:
+        measured, _ = measure(core, False, run_program, monkeypatch)
+    assert measured == reference
+    assert_exact(lp.get_stats())
+
+
+# -- the user's trace and profile functions ------------------------------------------------
+
+
+class Recorder:
+    """A sys.settrace / sys.setprofile function recording (event, function, line) for the
+    test programs' code."""
+
+    def __init__(self, local=True):
+        self.events = []
+        self.local = local
+        self.files = {B.__file__, G.__file__}
+
+    def __call__(self, frame, event, arg):
+        if frame.f_code.co_filename in self.files:
+            self.events.append((event, frame.f_code.co_name, frame.f_lineno))
+        return self if self.local else None
+
+
+def test_user_profile_function_keeps_receiving_events(restore_hooks):
+    ref = Recorder()
+    sys.setprofile(ref)
+    run_program()
+    sys.setprofile(None)
+    rec = Recorder()
+    sys.setprofile(rec)
+    stats = profiled(run_program)
+    assert sys.getprofile() is rec
+    sys.setprofile(None)
+    assert rec.events == ref.events
+    assert_exact(stats)
+
+
+def test_user_trace_function_kept_or_restored_exactly(restore_hooks):
+    ref = Recorder()
+    sys.settrace(ref)
+    run_program()
+    sys.settrace(None)
+    assert ref.events
+    rec = Recorder()
+    sys.settrace(rec)
+    lp = LineProfiler(*PROFILED)
+    with lp:
+        run_program()
+        during = list(rec.events)
+    assert sys.gettrace() is rec
+    run_program()  # after disable
+    sys.settrace(None)
+    if backend() == "monitoring":
+        # sys.monitoring leaves the trace hook alone: the tracer sees everything.
+        assert during == ref.events
+    else:
+        # One trace hook per thread: the tracer is suspended while linewise holds it.
+        assert during == []
+    assert rec.events[len(during):] == ref.events
+    assert_exact(lp.get_stats())
+
+
+def test_user_trace_function_sees_rest_of_running_frame(restore_hooks):
+    """A frame traced by the user's function before enable() is traced again after
+    disable(), with its local trace function."""
+    lp = LineProfiler(B.loop_sum)
+    rec = Recorder()
+
+    def body():
+        x = 1
+        lp.enable()
+        B.loop_sum(2)
+        lp.disable()
+        y = 2
+        return x + y
+
+    rec.files = {body.__code__.co_filename}
+    sys.settrace(rec)
+    body()
+    sys.settrace(None)
+    names = [(e, ln - body.__code__.co_firstlineno) for e, name, ln in rec.events
+             if name == "body"]
+    assert names[0] == ("call", 0)
+    assert ("line", 1) in names          # x = 1
+    assert ("line", 5) in names          # y = 2, after disable
+    assert names[-1] == ("return", 6)
+    assert hits_of(lp.get_stats(), B.loop_sum) == lines(B, {"ls_init": 1, "ls_for": 3,
+                                                            "ls_body": 2, "ls_ret": 1})
+
+
+@pytest.mark.xfail(LEGACY and PY313, strict=True,
+                   reason="engine bug: on 3.13 the legacy backend's disable() clears the trace "
+                          "function of every thread (PyEval_SetTraceAllThreads(NULL)), so a "
+                          "sys.settrace made while it was enabled is lost")
+def test_trace_function_set_while_enabled_survives_disable(restore_hooks):
+    """A debugger or tracer started while linewise is on keeps its hook after disable()."""
+    rec = Recorder()
+    lp = LineProfiler(B.loop_sum)
+    lp.enable()
+    B.loop_sum(1)
+    sys.settrace(rec)
+    lp.disable()
+    assert sys.gettrace() is rec
+    B.loop_sum(1)
+    sys.settrace(None)
+    assert ("call", "loop_sum", line_of(B, "ls_init") - 1) in rec.events
+
+
+@pytest.mark.xfail(LEGACY and PY313, strict=True,
+                   reason="engine bug: on 3.13 the legacy backend's disable() gives back only "
+                          "the calling thread's trace function; other threads lose theirs")
+def test_other_threads_trace_functions_restored(restore_hooks):
+    rec = Recorder()
+    ready, go, done = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        sys.settrace(rec)
+        ready.set()
+        go.wait()
+        seen["trace"] = sys.gettrace()
+        B.loop_sum(2)
+        sys.settrace(None)
+        done.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    ready.wait()
+    lp = LineProfiler(B.loop_sum)
+    with lp:
+        B.loop_sum(1)
+    go.set()
+    t.join()
+    assert seen["trace"] is rec
+    assert [e for e in rec.events if e[1] == "loop_sum"][0][0] == "call"
+    assert hits_of(lp.get_stats(), B.loop_sum) == lines(B, {"ls_init": 1, "ls_for": 2,
+                                                            "ls_body": 1, "ls_ret": 1})
+
+
+@pytest.mark.xfail(LEGACY, strict=True,
+                   reason="engine bug: with the legacy backend on, sys.gettrace() returns the "
+                          "linewise._engine module, so the save/restore idiom "
+                          "sys.settrace(sys.gettrace()) installs the module as a Python trace "
+                          "function: the next call raises TypeError: 'module' object is not "
+                          "callable, and profiling stops")
+def test_trace_function_saved_and_restored_while_profiling(restore_hooks):
+    """Libraries pause tracing with `saved = sys.gettrace(); sys.settrace(None); ...;
+    sys.settrace(saved)`; doing so inside a profiled block must change nothing."""
+    lp = LineProfiler(*PROFILED)
+    lp.enable()
+    try:
+        saved = sys.gettrace()
+        sys.settrace(None)
+        sys.settrace(saved)
+        try:
+            run_program()
+        finally:
+            restored = sys.gettrace()
+            sys.settrace(None)  # whatever happened, leave no stray tracer behind
+    finally:
+        lp.disable()
+    assert restored is saved
+    assert_exact(lp.get_stats())
+
+
+def test_threading_hooks_restored(restore_hooks):
+    tracer, profiler = Recorder(), Recorder()
+    threading.settrace(tracer)
+    threading.setprofile(profiler)
+    stats = profiled(run_program)
+    assert threading.gettrace() is tracer
+    assert threading.getprofile() is profiler
+    assert_exact(stats)
+
+
+# -- debuggers (bdb, as pdb uses it) -------------------------------------------------------
+
+
+class BreakpointRecorder(bdb.Bdb):
+    """A debugger driven by the program: records each stop and continues."""
+
+    def __init__(self):
+        super().__init__()
+        self.stops = []
+
+    def user_line(self, frame):
+        self.stops.append((frame.f_code.co_name, frame.f_lineno))
+        self.set_continue()
+
+
+def debug_run(run):
+    dbg = BreakpointRecorder()
+    body = line_of(B, "ls_body")
+    ret = line_of(B, "ct_ret")
+    assert dbg.set_break(B.__file__, body) is None
+    assert dbg.set_break(B.__file__, ret) is None
+    try:
+        dbg.runcall(run)
+    finally:
+        dbg.clear_all_breaks()
+        sys.settrace(None)
+    return [s for s in dbg.stops if s[0] != "run_program" and s[0] != "<lambda>"]
+
+
+@pytest.mark.xfail(LEGACY, strict=True, reason=LEGACY_TRACE_HOOK)
+def test_breakpoints_while_profiling(restore_hooks):
+    reference = debug_run(run_program)
+    assert reference == [("loop_sum", line_of(B, "ls_body"))] * 5 + [
+        ("catches", line_of(B, "ct_ret"))]
+    lp = LineProfiler(*PROFILED)
+    with lp:
+        stops = debug_run(run_program)
+    assert stops == reference
+    assert_exact(lp.get_stats())
+
+
+@pytest.mark.xfail(LEGACY, strict=True, reason=LEGACY_TRACE_HOOK)
+def test_profiling_inside_a_debugged_call(restore_hooks):
+    reference = debug_run(run_program)
+    lp = LineProfiler(*PROFILED)
+    stops = debug_run(lambda: lp.runcall(run_program))
+    assert stops == reference
+    assert_exact(lp.get_stats())
+
+
+def test_debugger_after_profiling(restore_hooks):
+    """Whatever the backend, a debugger started after profiling works as usual."""
+    reference = debug_run(run_program)
+    stats = profiled(run_program)
+    assert debug_run(run_program) == reference
+    assert_exact(stats)
+
+
+# -- other sys.monitoring tools (3.12+) ----------------------------------------------------
+
+needs_monitoring = pytest.mark.skipif(not PY312, reason="sys.monitoring is 3.12+")
+
+
+@pytest.fixture
+def free_tool_ids():
+    if not PY312:
+        pytest.skip("sys.monitoring is 3.12+")
+    mon = sys.monitoring
+    taken = {i: mon.get_tool(i) for i in range(6) if mon.get_tool(i) is not None}
+    if taken:
+        pytest.skip(f"sys.monitoring tool ids in use: {taken}")
+    # Forget DISABLEs that earlier tools (coverage's sysmon core) left on these ids.
+    mon.restart_events()
+    claimed = []
+    yield claimed
+    for i in claimed:
+        if mon.get_tool(i) is not None:
+            mon.set_events(i, 0)
+            for ev in (mon.events.LINE, mon.events.PY_START, mon.events.PY_RETURN,
+                       mon.events.CALL, mon.events.BRANCH, mon.events.JUMP):
+                mon.register_callback(i, ev, None)
+            mon.free_tool_id(i)
+
+
+class MonitoringRecorder:
+    """A sys.monitoring tool recording starts, lines, returns and calls globally."""
+
+    def __init__(self, tool, claimed):
+        self.tool = tool
+        self.events = []
+        mon = sys.monitoring
+        mon.use_tool_id(tool, f"test-tool-{tool}")
+        claimed.append(tool)
+        codes = {c.__code__ for c in (B.loop_sum, B.catches, B.raises, B.with_block,
+                                      B.early_return, B.while_loop, G.countdown)}
+        files = {B.__file__, G.__file__}
+
+        def on_line(code, line):
+            if code in codes:
+                self.events.append(("line", code.co_name, line))
+
+        def on_start(code, offset):
+            if code in codes:
+                self.events.append(("start", code.co_name))
+
+        def on_return(code, offset, value):
+            if code in codes:
+                self.events.append(("return", code.co_name))
+
+        def on_call(code, offset, callable_, arg0):
+            if code.co_filename in files:
+                self.events.append(("call", code.co_name, getattr(callable_, "__name__", "?")))
+
+        ev = mon.events
+        mon.register_callback(tool, ev.LINE, on_line)
+        mon.register_callback(tool, ev.PY_START, on_start)
+        mon.register_callback(tool, ev.PY_RETURN, on_return)
+        mon.register_callback(tool, ev.CALL, on_call)
+        mon.set_events(tool, ev.LINE | ev.PY_START | ev.PY_RETURN | ev.CALL)
+
+    def stop(self):
+        sys.monitoring.set_events(self.tool, 0)
+
+
+def test_monitoring_tool_watching_everything(free_tool_ids):
+    mon = sys.monitoring
+    ref = MonitoringRecorder(mon.DEBUGGER_ID, free_tool_ids)
+    run_program()
+    ref.stop()
+    # Not COVERAGE_ID: coverage's sysmon core (earlier tests) frees it with its local
+    # events still set, and a later user of that id then misses LINE events (CPython
+    # 3.12/3.13 behaviour, with or without linewise).
+    rec = MonitoringRecorder(mon.OPTIMIZER_ID, free_tool_ids)
+    stats = profiled(run_program)
+    rec.stop()
+    assert rec.events == ref.events
+    assert_exact(stats)
+
+
+def test_linewise_takes_the_one_free_tool_id(free_tool_ids):
+    mon = sys.monitoring
+    for i in range(6):
+        if i != 0:
+            mon.use_tool_id(i, f"squatter-{i}")
+            free_tool_ids.append(i)
+    lp = LineProfiler(*PROFILED)
+    lp.enable()
+    try:
+        if backend() == "monitoring":
+            assert mon.get_tool(0) == "linewise"
+        run_program()
+    finally:
+        lp.disable()
+    assert mon.get_tool(0) is None
+    assert_exact(lp.get_stats())
+
+
+def test_every_tool_id_taken(free_tool_ids):
+    mon = sys.monitoring
+    for i in range(6):
+        mon.use_tool_id(i, f"squatter-{i}")
+        free_tool_ids.append(i)
+    lp = LineProfiler(*PROFILED)
+    if backend() == "monitoring":
+        with pytest.raises(RuntimeError, match="tool id"):
+            lp.enable()
+        assert not lp._engine.enabled and not lp._engine.armed
+        assert _engine.diagnostics()["armed_engines"] == 0
+        run_program()  # runs as usual
+        mon.free_tool_id(5)
+        free_tool_ids.remove(5)
+    with lp:
+        run_program()
+    assert_exact(lp.get_stats())
+
+
+def test_restart_events_by_another_tool(free_tool_ids):
+    """Another tool's restart_events() (re-arming what tools DISABLEd) changes nothing."""
+    mon = sys.monitoring
+    tool = mon.OPTIMIZER_ID
+    mon.use_tool_id(tool, "disabler")
+    free_tool_ids.append(tool)
+    mon.register_callback(tool, mon.events.LINE, lambda code, line: mon.DISABLE)
+    mon.set_events(tool, mon.events.LINE)
+    lp = LineProfiler(*PROFILED)
+    with lp:
+        run_program()
+        mon.restart_events()
+        run_program()
+    mon.set_events(tool, 0)
+    stats = lp.get_stats()
+    for func, expected in EXPECTED.items():
+        module = sys.modules[func.__module__]
+        assert hits_of(stats, func) == lines(module, {k: 2 * v for k, v in expected.items()})
+
+
+@needs_coverage
+@needs_monitoring
+def test_cprofile_and_coverage_and_linewise_together(monkeypatch, restore_hooks):
+    """Three tools at once on 3.12+: cProfile and coverage (sysmon core) are sys.monitoring
+    tools, so this works with either linewise backend."""
+    import cProfile
+
+    reference, _ = measure("sysmon", False, run_program, monkeypatch)
+    prof = cProfile.Profile()
+    stats = {}
+
+    def run():
+        prof.enable()
+        try:
+            stats["s"] = profiled(run_program)
+        finally:
+            prof.disable()
+
+    measured, _ = measure("sysmon", False, run, monkeypatch)
+    assert measured == reference
+    assert_exact(stats["s"])
