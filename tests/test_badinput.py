@@ -27,9 +27,6 @@ F_ONCE = {"f_add": 1, "f_ret": 1}
 # Set by scripts/test-asan.sh. UBSan (which halts the run) sees the signed overflow of the
 # add_code range bug below, so those tests only run in the normal builds.
 SANITIZED = bool(os.environ.get("LINEWISE_SANITIZED"))
-ubsan_halts = pytest.mark.skipif(
-    SANITIZED, reason="UBSan halts on this engine bug: signed integer overflow in "
-                      "linetable.c lw_code_entry_ensure (last_line - first_line)")
 
 
 def still_works(lp):
@@ -127,9 +124,6 @@ class RaisingProxy:
         raise RuntimeError(f"no {name} outside a context")
 
 
-@pytest.mark.xfail(strict=True, reason="bug (profiler.py, _functions_of): an exception other "
-                                       "than AttributeError from the object's own "
-                                       "__getattr__('__wrapped__') escapes add_function")
 def test_object_whose_attribute_access_raises():
     lp = LineProfiler()
     skipped(lp, RaisingProxy())
@@ -281,11 +275,6 @@ def test_add_code_argument_errors(args, exc):
 OVERFLOWING_RANGES = [(-2 ** 31, 2 ** 31 - 1), (-2 ** 31 + 5, 2 ** 31 - 1), (-2 ** 31, 10)]
 
 
-@ubsan_halts
-@pytest.mark.xfail(strict=True, reason="engine bug: lw_code_entry_ensure computes "
-                                       "last_line - first_line in int (signed overflow): "
-                                       "(-2**31, 2**31-1) is accepted as a 0-line table, "
-                                       "others give MemoryError instead of ValueError")
 @pytest.mark.parametrize("first,last", OVERFLOWING_RANGES, ids=repr)
 def test_add_code_range_overflowing_int(first, last):
     e = _engine.Engine()
@@ -293,10 +282,6 @@ def test_add_code_range_overflowing_int(first, last):
         e.add_code(fresh_code(), first, last)
 
 
-@ubsan_halts
-@pytest.mark.xfail(strict=True, reason="engine bug: a failed add_code (MemoryError from an "
-                                       "overflowing range) leaves its broken entry on the "
-                                       "code object, so the function can never be profiled")
 def test_failed_add_code_does_not_poison_the_function():
     def victim(x):
         return x + 1
@@ -563,9 +548,6 @@ def test_monitoring_callbacks_called_with_wrong_arguments():
 
 
 @pytest.mark.skipif(not PY312 or backend() != "monitoring", reason="sys.monitoring backend")
-@pytest.mark.xfail(strict=True, reason="engine bug: the LINE callback given a non-int line "
-                                       "returns None with the PyLong_AsLong error still set; "
-                                       "the next C call raises SystemError")
 @pytest.mark.parametrize("line", ["7", 2 ** 70, None, 1.5], ids=repr)
 def test_monitoring_line_callback_with_a_bad_line_number(line):
     lp = LineProfiler(A.f)

@@ -283,12 +283,6 @@ def test_other_threads_trace_functions_restored(restore_hooks):
                                                             "ls_body": 1, "ls_ret": 1})
 
 
-@pytest.mark.xfail(LEGACY, strict=True,
-                   reason="engine bug: with the legacy backend on, sys.gettrace() returns the "
-                          "linewise._engine module, so the save/restore idiom "
-                          "sys.settrace(sys.gettrace()) installs the module as a Python trace "
-                          "function: the next call raises TypeError: 'module' object is not "
-                          "callable, and profiling stops")
 def test_trace_function_saved_and_restored_while_profiling(restore_hooks):
     """Libraries pause tracing with `saved = sys.gettrace(); sys.settrace(None); ...;
     sys.settrace(saved)`; doing so inside a profiled block must change nothing."""

@@ -81,14 +81,22 @@ def _functions_of(obj, seen: set) -> list[types.FunctionType]:
         # A functools.wraps wrapper: profile the wrapper and what it wraps, so a decorated
         # method (e.g. scikit-learn's fit) shows its own body, not only the decorator's.
         found = [obj]
-        inner = getattr(obj, "__wrapped__", None)
+        inner = _wrapped(obj)
         if inner is not None:
             found += _functions_of(inner, seen)
         return found
-    inner = getattr(obj, "__wrapped__", None)
+    inner = _wrapped(obj)
     if inner is not None:
         return _functions_of(inner, seen)
     return []
+
+
+def _wrapped(obj):
+    """obj.__wrapped__, or None; a __getattr__ may raise anything, which means no."""
+    try:
+        return getattr(obj, "__wrapped__", None)
+    except Exception:
+        return None
 
 
 class LineProfiler:

@@ -4,6 +4,7 @@
 int
 lw_backend_start(PyObject *module, lw_state *st)
 {
+    (void)module;
     /* Stacks from an earlier run describe frames we stopped watching. */
     st->epoch++;
 #if LW_HAVE_MONITORING
@@ -11,7 +12,7 @@ lw_backend_start(PyObject *module, lw_state *st)
         return lw_monitoring_start(st);
     }
 #endif
-    return lw_legacy_start(module, st);
+    return lw_legacy_start(st);
 }
 
 int

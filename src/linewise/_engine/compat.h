@@ -135,7 +135,12 @@ lw_small_int(PyObject *value)
         return (int)PyUnstable_Long_CompactValue((PyLongObject *)value);
     }
 #endif
-    return (int)PyLong_AsLong(value);
+    long line = PyLong_AsLong(value);
+    if (line == -1 && PyErr_Occurred()) {
+        PyErr_Clear();  /* not a line number: 0 is never charged */
+        return 0;
+    }
+    return line < 0 || line > INT_MAX ? 0 : (int)line;
 }
 
 /* Setting the current exception aside and back. PyErr_Fetch/PyErr_Restore are deprecated

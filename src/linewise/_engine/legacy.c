@@ -9,7 +9,7 @@
  */
 #include "events.h"
 
-static int trace(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
+static int trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg);
 
 #ifdef LINEWISE_NULL_HOOK
 volatile int64_t lw_legacy_null_sink;
@@ -47,17 +47,20 @@ is_yield(PyFrameObject *frame, CodeEntry *e)
 #endif
 }
 
-/* The trace function. Never fails: a failing C trace function would switch tracing off. */
+/* The trace function. Its object is the bootstrap callable (whose self is the module):
+ * that is what sys.gettrace() shows, so a program that saves and re-sets the trace
+ * function re-installs linewise rather than calling a module. Never fails: a failing C
+ * trace function would switch tracing off. */
 static int
-trace(PyObject *module, PyFrameObject *frame, int what, PyObject *arg)
+trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
 {
 #ifdef LINEWISE_NULL_HOOK
     lw_legacy_null_sink = lw_timer_now();
-    (void)module, (void)frame, (void)what, (void)arg;
+    (void)hook, (void)frame, (void)what, (void)arg;
     return 0;
 #else
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = lw_get_state(PyCFunction_GET_SELF(hook));
     CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
     if (e == NULL || !e->active) {
         if (what == PyTrace_CALL) {
@@ -101,9 +104,9 @@ bootstrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs == 3 && PyFrame_Check(args[0])) {
         lw_state *st = lw_get_state(module);
-        if (st->n_armed > 0) {
-            PyEval_SetTrace(trace, module);
-            (void)trace(module, (PyFrameObject *)args[0], PyTrace_CALL, Py_None);
+        if (st->n_armed > 0 && st->bootstrap != NULL) {
+            PyEval_SetTrace(trace, st->bootstrap);
+            (void)trace(st->bootstrap, (PyFrameObject *)args[0], PyTrace_CALL, Py_None);
         }
     }
     Py_RETURN_NONE;
@@ -158,7 +161,7 @@ clear_saved(lw_state *st)
 }
 
 int
-lw_legacy_start(PyObject *module, lw_state *st)
+lw_legacy_start(lw_state *st)
 {
     if (st->bootstrap == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: the engine module was torn down");
@@ -184,12 +187,12 @@ lw_legacy_start(PyObject *module, lw_state *st)
     }
 #if LW_HAVE_SETTRACE_TSTATE
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
-        if (_PyEval_SetTrace(ts, trace, module) < 0) {
+        if (_PyEval_SetTrace(ts, trace, st->bootstrap) < 0) {
             goto error;
         }
     }
 #else
-    PyEval_SetTraceAllThreads(trace, module);
+    PyEval_SetTraceAllThreads(trace, st->bootstrap);
 #endif
     Py_CLEAR(st->saved_threading_trace);
     st->saved_threading_trace = call_threading("gettrace", NULL);

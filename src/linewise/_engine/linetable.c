@@ -107,7 +107,9 @@ lw_code_entry_ensure(Py_ssize_t index, PyObject *code, int first_line, int last_
     if (entry != NULL) {
         return entry;
     }
-    if (last_line < first_line || last_line - first_line > 10000000) {
+    /* In 64 bits: the difference of two ints can overflow an int. */
+    if (first_line < 0 || last_line < first_line ||
+        (long long)last_line - (long long)first_line > 10000000) {
         PyErr_Format(PyExc_ValueError, "bad line range %d..%d", first_line, last_line);
         return NULL;
     }

@@ -78,7 +78,7 @@ int lw_monitoring_stop(lw_state *st);
 int lw_monitoring_set_code(lw_state *st, PyObject *code, int on);
 #endif
 int lw_legacy_init(PyObject *module, lw_state *st);
-int lw_legacy_start(PyObject *module, lw_state *st);
+int lw_legacy_start(lw_state *st);
 int lw_legacy_stop(lw_state *st);
 
 #endif /* LINEWISE_STATE_H */
