@@ -9,7 +9,7 @@ venv=.venvs/$ver
 if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv" >&2
 fi
-stamp=$venv/.deps-$(echo "pytest line_profiler coverage setuptools wheel $*" | cksum | cut -d' ' -f1)
+stamp=$venv/.deps-$(echo "pytest line_profiler coverage pygments setuptools wheel $*" | cksum | cut -d' ' -f1)
 if [ ! -e "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler coverage pygments "$@" >&2
