@@ -219,9 +219,14 @@ def test_abandoned_generators_while_enabled():
         keep.clear()
         gc.collect()
         suspended = _engine.diagnostics()["suspended_frames"]
+        cap = _engine.diagnostics()["suspended_cap"]
     finally:
         lp.disable()
-    assert suspended <= 5, f"{suspended} suspended frames remembered for dead generators"
+    # Records of dead generators go when the allocator hands their address to a new frame,
+    # which pymalloc does at once. ASan's allocator never reuses an address soon (its
+    # quarantine), so there the table's own bound is what keeps memory flat.
+    limit = cap if SANITIZED else 5
+    assert suspended <= limit, f"{suspended} suspended frames remembered for dead generators"
 
 
 def test_threads_come_and_go():

@@ -47,7 +47,11 @@ slot_of(void *key, size_t cap)
     return (size_t)(((uintptr_t)key * UINT64_C(11400714819323198485)) >> 32) & (cap - 1);
 }
 
-#define SUSPEND_MAX 65536
+/* Bound on the table. Entries of generators that died suspended are harmless (a new frame
+ * at the same address always starts with PY_START, which drops them) and usually go at
+ * once because the allocator reuses the address; 3.12+ close() of a generator suspended
+ * outside try/with runs no frame, so nothing else removes them. */
+#define SUSPEND_MAX 16384
 
 static int
 suspend_resize(SuspendTable *t, size_t cap)
@@ -136,6 +140,12 @@ lw_suspend_take(SuspendTable *t, void *key, Suspended *out)
     t->items[hole].key = NULL;
     t->used--;
     return 1;
+}
+
+size_t
+lw_suspend_cap(void)
+{
+    return SUSPEND_MAX / 2;
 }
 
 void

@@ -62,6 +62,9 @@ void lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int lin
 /* Takes the record under key out of the table into *out. Returns 1 if found, else 0. */
 int lw_suspend_take(SuspendTable *t, void *key, Suspended *out);
 
+/* The most records the table holds before it forgets them all. */
+size_t lw_suspend_cap(void);
+
 /* Frees the table's storage. */
 void lw_suspend_clear(SuspendTable *t);
 

@@ -96,10 +96,11 @@ static PyObject *
 diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
-    return Py_BuildValue("{sisisKsisn}", "armed_engines", st->n_armed, "tool_id",
+    return Py_BuildValue("{sisisKsisnsn}", "armed_engines", st->n_armed, "tool_id",
                          st->tool_id, "dropped_events", (unsigned long long)st->dropped,
                          "thread_stack_depth", lw_tstack.epoch == st->epoch ? lw_tstack.size : 0,
-                         "suspended_frames", (Py_ssize_t)st->suspended.used);
+                         "suspended_frames", (Py_ssize_t)st->suspended.used,
+                         "suspended_cap", (Py_ssize_t)lw_suspend_cap());
 }
 
 static PyMethodDef module_methods[] = {
