@@ -261,14 +261,20 @@ def parse_unit(value) -> float:
     return seconds
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _int_at_least(minimum):
+    """An argparse type: a whole number >= minimum."""
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return convert
+
+
+_positive_int = _int_at_least(1)
 
 
 def _add_common(parser, config=True):
@@ -980,14 +986,7 @@ in total too, the biggest changes first. Lines whose text changed show as remove
 and added (+)."""
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
-    return value
+_non_negative_int = _int_at_least(0)
 
 
 def cmd_diff(tokens, state) -> int:

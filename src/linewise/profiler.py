@@ -186,28 +186,18 @@ class LineProfiler:
         self.enable_count += 1
 
     def disable_by_count(self) -> None:
+        self._count_down(keep_armed=False)
+
+    def _count_down(self, keep_armed: bool) -> None:
+        """disable_by_count(). A decorated function's wrapper passes keep_armed: its code
+        stays instrumented (monitoring backend) so that the next call re-enables with a
+        flag write instead of re-instrumenting; decorated code only runs through its
+        wrapper, so nothing else pays for it. disable() removes the instrumentation."""
         if self.enable_count <= 0:
             return
         self.enable_count -= 1
         if self.enable_count == 0:
-            self._engine.disable()
-
-    def _enter_wrapped(self) -> None:
-        """enable_by_count() for a decorated function's call."""
-        if self.enable_count == 0:
-            self._engine.enable()
-        self.enable_count += 1
-
-    def _exit_wrapped(self) -> None:
-        """disable_by_count() after a decorated function's call. The code stays
-        instrumented (monitoring backend) so that the next call re-enables with a flag
-        write instead of re-instrumenting: decorated code only runs through its wrapper,
-        so nothing else pays for it. disable() removes the instrumentation."""
-        if self.enable_count <= 0:
-            return
-        self.enable_count -= 1
-        if self.enable_count == 0:
-            self._engine.disable(keep_armed=True)
+            self._engine.disable(keep_armed=keep_armed)
 
     def __enter__(self):
         self.enable_by_count()
@@ -267,11 +257,11 @@ class LineProfiler:
     def _wrap_function(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            self._enter_wrapped()
+            self.enable_by_count()
             try:
                 return func(*args, **kwargs)
             finally:
-                self._exit_wrapped()
+                self._count_down(keep_armed=True)
 
         wrapper.__line_profiler_wrapped__ = True
         return wrapper
@@ -282,7 +272,7 @@ class LineProfiler:
             gen = func(*args, **kwargs)
             to_send, to_throw = None, None
             while True:
-                self._enter_wrapped()
+                self.enable_by_count()
                 try:
                     if to_throw is not None:
                         item = gen.throw(to_throw)
@@ -291,16 +281,16 @@ class LineProfiler:
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    self._exit_wrapped()
+                    self._count_down(keep_armed=True)
                 to_send, to_throw = None, None
                 try:
                     to_send = yield item
                 except GeneratorExit:
-                    self._enter_wrapped()
+                    self.enable_by_count()
                     try:
                         gen.close()
                     finally:
-                        self._exit_wrapped()
+                        self._count_down(keep_armed=True)
                     raise
                 except BaseException as exc:  # noqa: B036 - forwarded into the generator
                     to_throw = exc
@@ -310,23 +300,23 @@ class LineProfiler:
     def _wrap_coroutine(self, func):
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self._enter_wrapped()
+            self.enable_by_count()
             try:
                 return await func(*args, **kwargs)
             finally:
-                self._exit_wrapped()
+                self._count_down(keep_armed=True)
 
         return wrapper
 
     def _wrap_asyncgen(self, func):
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self._enter_wrapped()
+            self.enable_by_count()
             try:
                 async for item in func(*args, **kwargs):
                     yield item
             finally:
-                self._exit_wrapped()
+                self._count_down(keep_armed=True)
 
         return wrapper
 
