@@ -13,6 +13,8 @@ import re
 import sys
 import types
 
+import pytest
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 if TESTS_DIR not in sys.path:
     sys.path.insert(0, TESTS_DIR)
@@ -132,3 +134,19 @@ def profile(targets, run, profiler_cls=None):
     finally:
         lp.disable_by_count()
     return lp.get_stats()
+
+
+# Fixed results files of the report tests (tests/data/reports, made by make_data.py).
+REPORTS_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "reports")
+
+
+@pytest.fixture(scope="module")
+def run1():
+    from linewise import load_stats
+    return load_stats(os.path.join(REPORTS_DATA, "run1.lw"))
+
+
+@pytest.fixture(scope="module")
+def run2():
+    from linewise import load_stats
+    return load_stats(os.path.join(REPORTS_DATA, "run2.lw"))

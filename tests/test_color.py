@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from linewise import LineProfiler, load_stats
+from linewise import LineProfiler
 from linewise import color
 from linewise.color import strip_ansi, use_color
 from linewise.report import show_text
@@ -24,9 +24,6 @@ class FakeTTY(io.StringIO):
         return True
 
 
-@pytest.fixture(scope="module")
-def run1():
-    return load_stats(DATA / "run1.lw")
 
 
 def plain_report(stats, **kw):

@@ -17,22 +17,12 @@ import zlib
 
 import pytest
 
-from linewise import LineStats, load_stats
+from linewise import LineStats
 from linewise.diff import diff_stats
 from linewise.html import SCRIPT, format_seconds, render_diff, render_report, write_diff, \
     write_report
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
-
-
-@pytest.fixture(scope="module")
-def run1():
-    return load_stats(DATA / "run1.lw")
-
-
-@pytest.fixture(scope="module")
-def run2():
-    return load_stats(DATA / "run2.lw")
 
 
 # --- parsing -----------------------------------------------------------------------------

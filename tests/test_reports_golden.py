@@ -5,9 +5,6 @@ import io
 import os
 import pathlib
 
-import pytest
-
-from linewise import load_stats
 from linewise.diff import diff_stats, write_text
 from linewise.jsonout import dumps
 from linewise.report import show_text
@@ -23,16 +20,6 @@ def check_golden(name, text):
     expected = path.read_text(encoding="utf-8")
     assert text == expected, f"{name} differs from the golden file (LINEWISE_UPDATE_GOLDEN=1 " \
                              "rewrites it; check the diff before committing)"
-
-
-@pytest.fixture(scope="module")
-def run1():
-    return load_stats(DATA / "run1.lw")
-
-
-@pytest.fixture(scope="module")
-def run2():
-    return load_stats(DATA / "run2.lw")
 
 
 def test_data_files_are_what_make_data_makes(run1, run2):
