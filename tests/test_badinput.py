@@ -567,9 +567,14 @@ def test_thread_bootstrap_called_with_wrong_arguments():
     with lp:
         bootstrap = threading.gettrace()
         assert callable(bootstrap)
-        for args in [(), (1, 2, 3), (None, None, None), (sys._getframe(), "call", None),
-                     (sys._getframe(), 5, 5), (sys._getframe(),)]:
-            bootstrap(*args)
+        for args in [(), (1, 2, 3), (None, None, None), (sys._getframe(),)]:
+            with pytest.raises(TypeError):
+                bootstrap(*args)
+        with pytest.raises(TypeError):
+            bootstrap(sys._getframe(), "call", None, extra=1)
+        for args in [(sys._getframe(), "call", None), (sys._getframe(), 5, 5),
+                     (sys._getframe(), "line", None)]:
+            assert bootstrap(*args) is None
             nothing_pending()
         A.f(1)
     assert hits_of(lp.get_stats(), A.f) == lines(A, F_ONCE)

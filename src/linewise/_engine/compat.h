@@ -110,18 +110,41 @@ static inline int lw_frame_has_started(PyFrameObject *f) { return f->f_lasti >= 
  * PyEval_SetTraceAllThreads (3.12+). */
 #define LW_HAVE_SETTRACE_TSTATE (PY_VERSION_HEX < 0x030D0000)
 
-/* Turning line events off for one frame (legacy backend, unprofiled code). The field is
- * public on 3.10; 3.11 made PyFrameObject opaque, so go through the attribute. */
+/* Line events on or off for one frame (legacy backend: off in unprofiled code, back on
+ * where another tracer may want them). The field is public on 3.10; 3.11 made
+ * PyFrameObject opaque, so go through the attribute. Never raises. */
 static inline void
-lw_frame_no_lines(PyFrameObject *frame, PyObject *attr_name)
+lw_frame_set_lines(PyFrameObject *frame, PyObject *attr_name, int on)
 {
 #if PY_VERSION_HEX >= 0x030B0000
-    if (attr_name != NULL && PyObject_SetAttr((PyObject *)frame, attr_name, Py_False) < 0) {
+    if (attr_name != NULL &&
+        PyObject_SetAttr((PyObject *)frame, attr_name, on ? Py_True : Py_False) < 0) {
         PyErr_Clear();
     }
 #else
     (void)attr_name;
-    frame->f_trace_lines = 0;
+    frame->f_trace_lines = (char)(on != 0);
+#endif
+}
+
+#define lw_frame_no_lines(frame, attr_name) lw_frame_set_lines((frame), (attr_name), 0)
+
+/* Whether line events are on for the frame (1 when it cannot be read). */
+static inline int
+lw_frame_lines(PyFrameObject *frame, PyObject *attr_name)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *value = attr_name ? PyObject_GetAttr((PyObject *)frame, attr_name) : NULL;
+    if (value == NULL) {
+        PyErr_Clear();
+        return 1;
+    }
+    int on = value != Py_False;
+    Py_DECREF(value);
+    return on;
+#else
+    (void)attr_name;
+    return frame->f_trace_lines != 0;
 #endif
 }
 

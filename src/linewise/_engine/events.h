@@ -81,6 +81,7 @@ lw_push(lw_state *st, ThreadStack *ts, void *key, CodeEntry *e, int line, int64_
     r->key = key;
     r->entry = e;
     r->last_line = line;
+    r->flags = 0;
     r->last_time = now;
     return r;
 }

@@ -23,8 +23,13 @@ typedef struct {
     void *key;                 /* frame identity (see compat.h / legacy.c) */
     struct CodeEntry *entry;   /* borrowed: kept alive by the engines' code references */
     int last_line;             /* line running since last_time; 0 before the first line */
+    int flags;                 /* LW_REC_* */
     int64_t last_time;         /* timer ticks */
 } FrameRec;
+
+/* The legacy backend's chained tracer switched line events off in this frame (which
+ * linewise switched back on): its LINE events are not passed on. */
+#define LW_REC_CHAIN_QUIET 1
 
 typedef struct {
     FrameRec *recs;    /* owned (raw allocator), cap long */

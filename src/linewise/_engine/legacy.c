@@ -1,13 +1,48 @@
 /* legacy.c: the C trace-hook backend (PyEval_SetTrace), for 3.10 and 3.11, and for 3.12+
  * when LINEWISE_BACKEND=legacy.
  *
- * The hook is installed in every thread: the existing ones directly, new ones through
- * threading.settrace with a C callable that swaps itself for the hook on the thread's
- * first call. A frame of unprofiled code has its line events turned off at its call
- * event, so it pays one call per function entry and nothing per line. Whatever C trace
- * function a thread had before is restored at stop.
+ * A thread has one C trace function, and other tools want it too: coverage.py, debuggers,
+ * the user's sys.settrace function. So linewise's hook chains: each thread gets a hook
+ * object of its own that remembers the tracer the thread had, and passes every event on
+ * to it after counting. While the hook is installed, sys.settrace and sys.gettrace are
+ * replaced by versions that set and show the tracer behind the hook, so a debugger
+ * started inside a profiled function goes behind linewise rather than replacing it; a
+ * tracer that swaps itself while handling an event (coverage does) is picked up after
+ * the event.
+ *
+ * Installation: every thread gets the shared `bootstrap` hook at start and exchanges it
+ * for its own on its first event (only the thread itself can find out what follows it
+ * cheaply, and 3.13 can set the trace function of all threads but not of another one);
+ * new threads get it through threading.settrace. At stop each thread gets back the
+ * tracer behind its hook: directly where CPython lets us set another thread's trace
+ * function (through 3.12), else by the thread itself at its next event.
+ *
+ * A frame of unprofiled code in a thread with no other tracer has its line events turned
+ * off at its call event, so it pays one call per function entry and nothing per line;
+ * they are turned back on wherever a tracer may want them again.
  */
 #include "events.h"
+
+enum {
+    HOOK_PLAIN,      /* no other tracer in this thread */
+    HOOK_CHAIN,      /* events are passed on to func(obj, ...) */
+    HOOK_BOOTSTRAP,  /* not yet exchanged for the thread's own */
+};
+
+typedef struct {
+    PyObject_HEAD
+    lw_state *st;       /* the module's state (the module is kept alive below) */
+    PyObject *module;   /* owned */
+    int kind;           /* HOOK_* */
+    Py_tracefunc func;  /* HOOK_CHAIN: the tracer behind this hook */
+    PyObject *obj;      /* owned: its object (may be NULL), for HOOK_CHAIN */
+} HookObject;
+
+/* A C tracer: function and object (borrowed). func NULL means none. */
+typedef struct {
+    Py_tracefunc func;
+    PyObject *obj;
+} Tracer;
 
 static int trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg);
 
@@ -47,28 +82,11 @@ is_yield(PyFrameObject *frame, CodeEntry *e)
 #endif
 }
 
-/* The trace function. Its object is the bootstrap callable (whose self is the module):
- * that is what sys.gettrace() shows, so a program that saves and re-sets the trace
- * function re-installs linewise rather than calling a module. Never fails: a failing C
- * trace function would switch tracing off. */
-static int
-trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
+/* Counts one event of a profiled frame. */
+static inline void
+count(lw_state *st, PyThreadState *tstate, PyFrameObject *frame, CodeEntry *e, int what,
+      PyObject *arg, int64_t now)
 {
-#ifdef LINEWISE_NULL_HOOK
-    lw_legacy_null_sink = lw_timer_now();
-    (void)hook, (void)frame, (void)what, (void)arg;
-    return 0;
-#else
-    int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(PyCFunction_GET_SELF(hook));
-    CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
-    if (e == NULL || !e->active) {
-        if (what == PyTrace_CALL) {
-            lw_frame_no_lines(frame, st->str_f_trace_lines);
-        }
-        return 0;
-    }
-    PyThreadState *tstate = PyThreadState_Get();
     switch (what) {
     case PyTrace_LINE:
         lw_on_line(st, tstate, frame, e, lw_frame_line(frame), now);
@@ -93,40 +111,564 @@ trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
     default:
         break;
     }
+}
+
+/* An event in a thread with no other tracer. */
+static inline void
+trace_plain(lw_state *st, PyFrameObject *frame, int what, PyObject *arg, int64_t now)
+{
+    CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
+    if (e == NULL || !e->active) {
+        if (what == PyTrace_CALL) {
+            lw_frame_no_lines(frame, st->str_f_trace_lines);
+        }
+        return;
+    }
+    count(st, PyThreadState_Get(), frame, e, what, arg, now);
+}
+
+/* -- hook objects -------------------------------------------------------------------- */
+
+static inline int
+is_hook(lw_state *st, PyObject *obj)
+{
+    return obj != NULL && Py_TYPE(obj) == st->hook_type;
+}
+
+/* What thread `ts` had before start, or NULL. */
+static SavedTrace *
+saved_for(lw_state *st, PyThreadState *ts)
+{
+    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
+        if (st->saved[i].tstate == ts && st->saved[i].thread_id == ts->id) {
+            return &st->saved[i];
+        }
+    }
+    return NULL;
+}
+
+/* The tracer behind hook `h` in thread `ts` (never linewise's own). */
+static Tracer
+behind(lw_state *st, HookObject *h, PyThreadState *ts)
+{
+    Tracer t = {NULL, NULL};
+    if (h->kind == HOOK_CHAIN) {
+        t.func = h->func;
+        t.obj = h->obj;
+    }
+    else if (h->kind == HOOK_BOOTSTRAP) {
+        SavedTrace *s = saved_for(st, ts);
+        if (s != NULL) {
+            t.func = s->func;
+            t.obj = s->obj;
+        }
+    }
+    return t;
+}
+
+/* The tracer a thread runs, looking through linewise's hook. */
+static Tracer
+thread_tracer(lw_state *st, PyThreadState *ts)
+{
+    Tracer t = {ts->c_tracefunc, ts->c_traceobj};
+    if (t.func == trace && is_hook(st, t.obj)) {
+        return behind(st, (HookObject *)t.obj, ts);
+    }
+    return t;
+}
+
+/* A new hook (owned), or NULL with an exception. */
+static PyObject *
+new_hook(lw_state *st, PyObject *module, int kind, Tracer behind_it)
+{
+    HookObject *h = PyObject_GC_New(HookObject, st->hook_type);
+    if (h == NULL) {
+        return NULL;
+    }
+    h->st = st;
+    h->module = Py_NewRef(module);
+    h->kind = kind;
+    h->func = behind_it.func;
+    h->obj = Py_XNewRef(behind_it.obj);
+    PyObject_GC_Track(h);
+    return (PyObject *)h;
+}
+
+/* The hook for a thread whose tracer is `t` (owned), or NULL with an exception. */
+static PyObject *
+hook_for(lw_state *st, PyObject *module, Tracer t)
+{
+    if (t.func == NULL || t.func == trace) {
+        return Py_NewRef(st->plain);
+    }
+    return new_hook(st, module, HOOK_CHAIN, t);
+}
+
+/* Sets this thread's C trace function without disturbing a pending exception. Returns 0,
+ * or -1 (no exception) when CPython refused (an audit hook). */
+static int
+install_here(Py_tracefunc func, PyObject *obj)
+{
+    PyObject *pending = lw_err_save();  /* owned */
+    /* 3.10 releases the old object before taking the new one, which it may own. */
+    Py_XINCREF(obj);
+    PyEval_SetTrace(func, obj);
+    int status = PyErr_Occurred() ? -1 : 0;
+    Py_XDECREF(obj);
+    lw_err_restore(pending);
+    return status;
+}
+
+/* Turns line events back on in every frame of thread `ts`'s stack (they may have been
+ * turned off while no other tracer wanted them). */
+static void
+lines_back_on(lw_state *st, PyThreadState *ts)
+{
+    PyObject *pending = lw_err_save();            /* owned */
+    PyFrameObject *f = PyThreadState_GetFrame(ts);  /* owned */
+    while (f != NULL) {
+        lw_frame_set_lines(f, st->str_f_trace_lines, 1);
+        PyFrameObject *back = PyFrame_GetBack(f);  /* owned */
+        Py_DECREF(f);
+        f = back;
+    }
+    lw_err_restore(pending);
+}
+
+/* Puts linewise's hook back in this thread, in front of whatever tracer it has now (which
+ * someone installed over the hook). `had_other` says whether a tracer other than
+ * linewise was there before: if not, line events turned off meanwhile go back on. */
+static void
+adopt(lw_state *st, PyObject *module, PyThreadState *tstate, int had_other)
+{
+    Tracer now = {tstate->c_tracefunc, tstate->c_traceobj};
+    PyObject *pending = lw_err_save();            /* owned */
+    PyObject *hook = hook_for(st, module, now);   /* owned */
+    if (hook == NULL || install_here(trace, hook) < 0) {
+        st->dropped++;  /* leave theirs in place: linewise stops seeing this thread */
+    }
+    else if (now.func != NULL && !had_other) {
+        lines_back_on(st, tstate);
+    }
+    Py_XDECREF(hook);
+    lw_err_restore(pending);
+}
+
+/* Gives this thread back the tracer behind hook `h` (the backend stopped since the hook was
+ * installed) and passes it the event. */
+static int
+retire(lw_state *st, HookObject *h, PyThreadState *tstate, PyFrameObject *frame, int what,
+       PyObject *arg)
+{
+    Tracer t = behind(st, h, tstate);
+    Py_INCREF(h);        /* the thread's reference goes at the swap */
+    Py_XINCREF(t.obj);
+    (void)install_here(t.func, t.obj);
+    int status = 0;
+    if (t.func == NULL) {
+        lines_back_on(st, tstate);
+    }
+    else {
+        status = t.func(t.obj, frame, what, arg);
+    }
+    Py_XDECREF(t.obj);
+    Py_DECREF(h);
+    return status;
+}
+
+/* An event in a thread with another tracer behind linewise: count it, then pass it on.
+ * Returns what the other tracer returned. */
+static int
+trace_chained(lw_state *st, PyObject *module, PyThreadState *tstate, Tracer next,
+              PyFrameObject *frame, int what, PyObject *arg, int64_t now)
+{
+    CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
+    int mine = e != NULL && e->active;
+    int top = -1;  /* index of this frame's record, when it is on top */
+    if (mine) {
+        count(st, tstate, frame, e, what, arg, now);
+        ThreadStack *ts = lw_stack(st, tstate);
+        if (ts->size > 0 && ts->recs[ts->size - 1].key == (void *)frame) {
+            top = ts->size - 1;
+        }
+    }
+    int64_t before = lw_timer_now();
+    int status = 0;
+    int quiet = top >= 0 && what == PyTrace_LINE &&
+                (lw_stack(st, tstate)->recs[top].flags & LW_REC_CHAIN_QUIET);
+    if (!quiet) {
+        status = next.func(next.obj, frame, what, arg);
+    }
+    if (top >= 0 && !quiet && what != PyTrace_RETURN && status == 0) {
+        /* The other tracer may have switched this frame's lines off, at any event it
+         * saw; linewise needs them, and keeps them from it. */
+        ThreadStack *ts = lw_stack(st, tstate);
+        if (top < ts->size && ts->recs[top].key == (void *)frame) {
+            if (!lw_frame_lines(frame, st->str_f_trace_lines)) {
+                lw_frame_set_lines(frame, st->str_f_trace_lines, 1);
+                ts->recs[top].flags |= LW_REC_CHAIN_QUIET;
+            }
+            else if (what == PyTrace_CALL) {
+                ts->recs[top].flags &= ~LW_REC_CHAIN_QUIET;
+            }
+        }
+    }
+    if (LW_UNLIKELY(tstate->c_tracefunc != trace) && st->legacy_on) {
+        /* It replaced the thread's tracer (coverage's tracer stopping or swapping itself,
+         * a Python tracer failing): go back in front of the new one. */
+        adopt(st, module, tstate, 1);
+    }
+    if (top >= 0 && what == PyTrace_LINE) {
+        /* The other tracer's time is not the line's. */
+        ThreadStack *ts = lw_stack(st, tstate);
+        if (top < ts->size && ts->recs[top].key == (void *)frame) {
+            ts->recs[top].last_time += lw_timer_now() - before;
+        }
+    }
+    return status;
+}
+
+/* Every event but the common one (a thread with no other tracer, backend on). */
+static int
+trace_slow(HookObject *h, PyFrameObject *frame, int what, PyObject *arg, int64_t now)
+{
+    lw_state *st = h->st;
+    PyThreadState *tstate = PyThreadState_Get();
+    if (!st->legacy_on) {
+        return retire(st, h, tstate, frame, what, arg);
+    }
+    PyObject *module = h->module;  /* borrowed: h is alive for the whole call */
+    Py_INCREF(h);
+    int status = 0;
+    Tracer next = behind(st, h, tstate);
+    if (h->kind == HOOK_BOOTSTRAP) {
+        /* This thread's first event since start: give it a hook of its own. */
+        PyObject *own = hook_for(st, module, next);  /* owned */
+        if (own != NULL && install_here(trace, own) == 0) {
+            Py_SETREF(h, (HookObject *)own);
+        }
+        else {
+            PyErr_Clear();
+            Py_XDECREF(own);  /* bootstrap stays: serve this event with `next` directly */
+        }
+    }
+    if (next.func != NULL) {
+        status = trace_chained(st, module, tstate, next, frame, what, arg, now);
+    }
+    else {
+        trace_plain(st, frame, what, arg, now);
+    }
+    Py_DECREF(h);
+    return status;
+}
+
+/* The trace function. Its object is a HookObject: that is what CPython hands back, and
+ * what sys.gettrace() would show (linewise's own sys.gettrace shows the tracer behind it
+ * instead). Never fails by itself: a failing C trace function switches tracing off;
+ * only the chained tracer's failure is passed on. */
+static int
+trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
+{
+#ifdef LINEWISE_NULL_HOOK
+    lw_legacy_null_sink = lw_timer_now();
+    (void)hook, (void)frame, (void)what, (void)arg;
+    return 0;
+#else
+    int64_t now = lw_timer_now();
+    HookObject *h = (HookObject *)hook;
+    lw_state *st = h->st;
+    if (LW_UNLIKELY(h->kind != HOOK_PLAIN || !st->legacy_on)) {
+        return trace_slow(h, frame, what, arg, now);
+    }
+    trace_plain(st, frame, what, arg, now);
     return 0;
 #endif
 }
 
-/* threading.settrace hook: runs as a Python trace function on a new thread's first call,
- * installs the C hook for that thread and hands it this first event. */
-static PyObject *
-bootstrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* -- sys.settrace while the hook is installed ---------------------------------------- */
+
+/* Makes `f` this thread's tracer behind linewise's hook. Returns 0, or -1 with an
+ * exception (from the original sys.settrace). */
+static int
+settrace_behind(lw_state *st, PyObject *module, PyObject *f)
 {
-    if (nargs == 3 && PyFrame_Check(args[0])) {
-        lw_state *st = lw_get_state(module);
-        if (st->n_armed > 0 && st->bootstrap != NULL) {
-            PyEval_SetTrace(trace, st->bootstrap);
-            (void)trace(st->bootstrap, (PyFrameObject *)args[0], PyTrace_CALL, Py_None);
+    PyThreadState *tstate = PyThreadState_Get();
+    int had_other = thread_tracer(st, tstate).func != NULL;
+    if (is_hook(st, f)) {
+        HookObject *h = (HookObject *)f;
+        if (h->kind == HOOK_BOOTSTRAP && saved_for(st, tstate) == NULL) {
+            /* threading's hook on a new thread: what threading had before linewise goes
+             * behind it, as it would have been the thread's tracer. */
+            PyObject *prev = st->saved_threading_trace;
+            if (prev != NULL && prev != Py_None) {
+                return settrace_behind(st, module, prev);
+            }
+            (void)install_here(trace, st->plain);
+            return 0;
         }
+        (void)install_here(trace, f);
+        return 0;
+    }
+    PyObject *result = PyObject_CallOneArg(st->orig_settrace, f);  /* owned */
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    if (tstate->c_tracefunc != trace && st->legacy_on) {
+        adopt(st, module, tstate, had_other);
+    }
+    return 0;
+}
+
+static PyObject *
+my_settrace(PyObject *module, PyObject *f)
+{
+    lw_state *st = lw_get_state(module);
+    if (st->orig_settrace == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is gone");
+        return NULL;
+    }
+    if (!st->legacy_on) {
+        return PyObject_CallOneArg(st->orig_settrace, f);
+    }
+    if (settrace_behind(st, module, f) < 0) {
+        return NULL;
     }
     Py_RETURN_NONE;
 }
 
-static PyMethodDef bootstrap_def = {
-    "_thread_bootstrap", (PyCFunction)(void (*)(void))bootstrap, METH_FASTCALL, NULL};
+static PyObject *
+my_gettrace(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    lw_state *st = lw_get_state(module);
+    PyThreadState *tstate = PyThreadState_Get();
+    if (!st->legacy_on || tstate->c_tracefunc != trace) {
+        if (st->orig_gettrace == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "linewise: sys.gettrace is gone");
+            return NULL;
+        }
+        return PyObject_CallNoArgs(st->orig_gettrace);
+    }
+    Tracer t = thread_tracer(st, tstate);
+    if (t.func == NULL || t.obj == NULL) {
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(t.obj);
+}
+
+PyDoc_STRVAR(my_settrace_doc,
+"settrace($module, function, /)\n--\n\n"
+"sys.settrace while linewise's legacy backend is enabled: sets this thread's trace\n"
+"function behind linewise's hook, which passes every event on to it.");
+
+PyDoc_STRVAR(my_gettrace_doc,
+"gettrace($module, /)\n--\n\n"
+"sys.gettrace while linewise's legacy backend is enabled: the trace function behind\n"
+"linewise's hook in this thread.");
+
+static PyMethodDef my_settrace_def = {"settrace", my_settrace, METH_O, my_settrace_doc};
+static PyMethodDef my_gettrace_def = {"gettrace", my_gettrace, METH_NOARGS, my_gettrace_doc};
+
+/* -- the hook as a Python trace function --------------------------------------------- */
+
+/* hook(frame, event, arg): the hook called the Python way, because it was given to
+ * sys.settrace around linewise's replacement (by threading for a new thread, or by a
+ * program that saved an old sys.gettrace()). Only 'call' events reach a global trace
+ * function. */
+static PyObject *
+hook_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    HookObject *h = (HookObject *)self;
+    lw_state *st = h->st;
+    PyObject *frame, *event, *arg;  /* borrowed */
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) > 0) ||
+        !PyArg_UnpackTuple(args, "trace", 3, 3, &frame, &event, &arg)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "trace() takes no keyword arguments");
+        }
+        return NULL;
+    }
+    if (!PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "trace(): the first argument must be a frame");
+        return NULL;
+    }
+    if (!PyUnicode_Check(event) || PyUnicode_CompareWithASCIIString(event, "call") != 0) {
+        Py_RETURN_NONE;
+    }
+    PyThreadState *tstate = PyThreadState_Get();
+    int status;
+    Py_INCREF(self);
+    if (st->legacy_on) {
+        /* Take the C way back, then serve this event from there. */
+        if (settrace_behind(st, h->module, self) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        if (tstate->c_tracefunc == trace) {
+            status = trace(tstate->c_traceobj, (PyFrameObject *)frame, PyTrace_CALL, Py_None);
+        }
+        else {
+            status = 0;
+        }
+    }
+    else if (h->kind == HOOK_BOOTSTRAP && saved_for(st, tstate) == NULL) {
+        /* A thread started just before stop: do what threading's old hook would have. */
+        PyObject *prev = st->saved_threading_trace;
+        Py_DECREF(self);
+        if (prev == NULL || prev == Py_None) {
+            (void)install_here(NULL, NULL);
+            Py_RETURN_NONE;
+        }
+        PyObject *settrace = st->orig_settrace ? st->orig_settrace : PySys_GetObject("settrace");
+        if (settrace == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is missing");
+            return NULL;
+        }
+        Py_INCREF(prev);
+        PyObject *result = PyObject_CallOneArg(settrace, prev);  /* owned */
+        if (result != NULL) {
+            Py_DECREF(result);
+            result = PyObject_CallFunctionObjArgs(prev, frame, event, arg, NULL);
+        }
+        Py_DECREF(prev);
+        return result;
+    }
+    else {
+        status = retire(st, h, tstate, (PyFrameObject *)frame, PyTrace_CALL, Py_None);
+    }
+    Py_DECREF(self);
+    if (status < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+hook_repr(PyObject *self)
+{
+    static const char *kinds[] = {"plain", "chained", "bootstrap"};
+    return PyUnicode_FromFormat("<linewise trace hook (%s)>", kinds[((HookObject *)self)->kind]);
+}
+
+static int
+hook_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    HookObject *h = (HookObject *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(h->module);
+    Py_VISIT(h->obj);
+    return 0;
+}
+
+static int
+hook_clear(PyObject *self)
+{
+    HookObject *h = (HookObject *)self;
+    Py_CLEAR(h->module);
+    Py_CLEAR(h->obj);
+    h->func = NULL;
+    return 0;
+}
+
+static void
+hook_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    (void)hook_clear(self);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot hook_slots[] = {
+    {Py_tp_call, hook_call},
+    {Py_tp_repr, hook_repr},
+    {Py_tp_traverse, hook_traverse},
+    {Py_tp_clear, hook_clear},
+    {Py_tp_dealloc, hook_dealloc},
+    {Py_tp_doc, (void *)"linewise's C trace hook for one thread (legacy backend)."},
+    {0, NULL},
+};
+
+static PyType_Spec hook_spec = {
+    .name = "linewise._engine.TraceHook",
+    .basicsize = sizeof(HookObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = hook_slots,
+};
+
+/* -- start and stop ------------------------------------------------------------------ */
 
 int
 lw_legacy_init(PyObject *module, lw_state *st)
 {
+    Tracer none = {NULL, NULL};
     st->str_f_trace_lines = PyUnicode_InternFromString("f_trace_lines");
     if (st->str_f_trace_lines == NULL) {
         return -1;
     }
-    st->bootstrap = PyCFunction_NewEx(&bootstrap_def, module, NULL);
-    if (st->bootstrap == NULL) {
+    st->hook_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &hook_spec, NULL);
+    if (st->hook_type == NULL) {
+        return -1;
+    }
+    st->bootstrap = new_hook(st, module, HOOK_BOOTSTRAP, none);
+    st->plain = new_hook(st, module, HOOK_PLAIN, none);
+    st->my_settrace = PyCFunction_NewEx(&my_settrace_def, module, NULL);
+    st->my_gettrace = PyCFunction_NewEx(&my_gettrace_def, module, NULL);
+    if (st->bootstrap == NULL || st->plain == NULL || st->my_settrace == NULL ||
+        st->my_gettrace == NULL) {
         return -1;
     }
     return 0;
+}
+
+static void
+free_saved(SavedTrace *saved, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_CLEAR(saved[i].obj);
+    }
+    PyMem_RawFree(saved);
+}
+
+static void
+clear_saved(lw_state *st)
+{
+    free_saved(st->saved, st->n_saved);
+    st->saved = NULL;
+    st->n_saved = 0;
+}
+
+int
+lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->hook_type);
+    Py_VISIT(st->bootstrap);
+    Py_VISIT(st->plain);
+    Py_VISIT(st->saved_threading_trace);
+    Py_VISIT(st->orig_settrace);
+    Py_VISIT(st->orig_gettrace);
+    Py_VISIT(st->my_settrace);
+    Py_VISIT(st->my_gettrace);
+    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
+        Py_VISIT(st->saved[i].obj);
+    }
+    return 0;
+}
+
+void
+lw_legacy_clear(lw_state *st)
+{
+    Py_CLEAR(st->bootstrap);
+    Py_CLEAR(st->plain);
+    Py_CLEAR(st->saved_threading_trace);
+    Py_CLEAR(st->orig_settrace);
+    Py_CLEAR(st->orig_gettrace);
+    Py_CLEAR(st->my_settrace);
+    Py_CLEAR(st->my_gettrace);
+    Py_CLEAR(st->hook_type);
+    Py_CLEAR(st->str_f_trace_lines);
+    clear_saved(st);
 }
 
 /* Calls threading.<name>(arg) and returns its result (new reference), or NULL with an
@@ -149,15 +691,28 @@ call_threading(const char *name, PyObject *arg)
     return result;
 }
 
-static void
-clear_saved(lw_state *st)
+/* Puts `mine` in sys under `name` in place of the current one, kept in *orig. */
+static int
+swap_into_sys(const char *name, PyObject *mine, PyObject **orig)
 {
-    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
-        Py_CLEAR(st->saved[i].obj);
+    PyObject *current = PySys_GetObject(name);  /* borrowed */
+    if (current == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "linewise: sys.%s is missing", name);
+        return -1;
     }
-    PyMem_RawFree(st->saved);
-    st->saved = NULL;
-    st->n_saved = 0;
+    if (current != mine) {
+        Py_XSETREF(*orig, Py_NewRef(current));
+    }
+    return PySys_SetObject(name, mine);
+}
+
+/* Gives sys back its own `name`, unless someone replaced ours meanwhile. */
+static void
+swap_out_of_sys(const char *name, PyObject *mine, PyObject *orig)
+{
+    if (orig != NULL && PySys_GetObject(name) == mine && PySys_SetObject(name, orig) < 0) {
+        PyErr_Clear();
+    }
 }
 
 int
@@ -173,18 +728,47 @@ lw_legacy_start(lw_state *st)
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         n++;
     }
-    clear_saved(st);
-    st->saved = PyMem_RawCalloc((size_t)n, sizeof(SavedTrace));
-    if (st->saved == NULL) {
+    /* What each thread runs now, looking through a hook left from an earlier run (3.13
+     * threads that have not had an event since). */
+    SavedTrace *saved = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof(SavedTrace));
+    Py_ssize_t n_saved = 0;
+    if (saved == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
-        SavedTrace *s = &st->saved[st->n_saved++];
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n_saved < n;
+         ts = PyThreadState_Next(ts)) {
+        Tracer t = thread_tracer(st, ts);
+        SavedTrace *s = &saved[n_saved++];
         s->tstate = ts;
-        s->func = ts->c_tracefunc;
-        s->obj = Py_XNewRef(ts->c_traceobj);
+        s->thread_id = ts->id;
+        s->func = t.func;
+        s->obj = Py_XNewRef(t.obj);
     }
+    clear_saved(st);
+    st->saved = saved;
+    st->n_saved = n_saved;
+
+    if (swap_into_sys("settrace", st->my_settrace, &st->orig_settrace) < 0 ||
+        swap_into_sys("gettrace", st->my_gettrace, &st->orig_gettrace) < 0) {
+        goto error;
+    }
+    PyObject *threading_trace = call_threading("gettrace", NULL);  /* owned */
+    if (threading_trace == NULL) {
+        goto error;
+    }
+    if (threading_trace == st->bootstrap) {
+        Py_DECREF(threading_trace);  /* ours, left by an earlier run: keep what it saved */
+    }
+    else {
+        Py_XSETREF(st->saved_threading_trace, threading_trace);
+    }
+    PyObject *result = call_threading("settrace", st->bootstrap);  /* owned */
+    if (result == NULL) {
+        goto error;
+    }
+    Py_DECREF(result);
+    st->legacy_on = 1;
 #if LW_HAVE_SETTRACE_TSTATE
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         if (_PyEval_SetTrace(ts, trace, st->bootstrap) < 0) {
@@ -193,37 +777,18 @@ lw_legacy_start(lw_state *st)
     }
 #else
     PyEval_SetTraceAllThreads(trace, st->bootstrap);
+    if (PyErr_Occurred()) {
+        goto error;
+    }
 #endif
-    Py_CLEAR(st->saved_threading_trace);
-    st->saved_threading_trace = call_threading("gettrace", NULL);
-    if (st->saved_threading_trace == NULL) {
-        goto error;
-    }
-    PyObject *result = call_threading("settrace", st->bootstrap);
-    if (result == NULL) {
-        goto error;
-    }
-    Py_DECREF(result);
     return 0;
 error:
     {
-        PyObject *saved = lw_err_save();  /* owned */
+        PyObject *pending = lw_err_save();  /* owned */
         (void)lw_legacy_stop(st);
-        lw_err_restore(saved);
+        lw_err_restore(pending);
     }
     return -1;
-}
-
-/* What thread `ts` had before start, or NULL. */
-static SavedTrace *
-saved_for(lw_state *st, PyThreadState *ts)
-{
-    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
-        if (st->saved[i].tstate == ts) {
-            return &st->saved[i];
-        }
-    }
-    return NULL;
 }
 
 int
@@ -235,38 +800,74 @@ lw_legacy_stop(lw_state *st)
     /* At shutdown (an engine still enabled when its profiler is collected) there is
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
-#if LW_HAVE_SETTRACE_TSTATE
+    st->legacy_on = 0;
+    st->hooks_lost = 0;
+    swap_out_of_sys("settrace", st->my_settrace, st->orig_settrace);
+    swap_out_of_sys("gettrace", st->my_gettrace, st->orig_gettrace);
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         if (ts->c_tracefunc != trace) {
-            continue;  /* someone replaced us since: leave theirs */
+            /* Replaced by a tool that set its C trace function directly (not through
+             * sys.settrace), and maybe removed since: it missed nothing, linewise missed
+             * the rest of this thread. (Counted for the threads hooked at start; one
+             * started since may never have been hooked.) */
+            st->hooks_lost += saved_for(st, ts) != NULL;
+            continue;
         }
-        SavedTrace *s = saved_for(st, ts);
-        if (_PyEval_SetTrace(ts, s ? s->func : NULL, s ? s->obj : NULL) < 0) {
+        Tracer t = thread_tracer(st, ts);
+#if LW_HAVE_SETTRACE_TSTATE
+        Py_XINCREF(t.obj);  /* the hook holding it goes at the swap */
+        if (_PyEval_SetTrace(ts, t.func, t.obj) < 0) {
             PyErr_Clear();
             status = finalizing ? 0 : -1;
         }
-    }
+        Py_XDECREF(t.obj);
 #else
-    /* No per-thread setter on 3.13+: clear every thread, then give this one back its own. */
-    (void)interp;
-    PyEval_SetTraceAllThreads(NULL, NULL);
-    SavedTrace *s = saved_for(st, me);
-    if (s != NULL && s->func != NULL) {
-        PyEval_SetTrace(s->func, s->obj);
-    }
+        /* 3.13+ cannot set another thread's trace function: each other thread gives
+         * itself back its tracer at its next event (retire()). */
+        if (ts != me) {
+            continue;
+        }
+        Py_XINCREF(t.obj);
+        if (install_here(t.func, t.obj) < 0) {
+            status = finalizing ? 0 : -1;
+        }
+        Py_XDECREF(t.obj);
 #endif
-    clear_saved(st);
+        if (t.func == NULL && !finalizing) {
+            lines_back_on(st, ts);
+        }
+    }
+#if LW_HAVE_SETTRACE_TSTATE
+    clear_saved(st);  /* every thread has its own back; on 3.13 threads still need it */
+#endif
     if (st->saved_threading_trace != NULL && !finalizing) {
-        PyObject *result = call_threading("settrace", st->saved_threading_trace);
-        if (result == NULL) {
+        PyObject *current = call_threading("gettrace", NULL);  /* owned */
+        if (current == NULL) {
             PyErr_Clear();
             status = -1;
         }
-        Py_XDECREF(result);
+        else if (current == st->bootstrap) {  /* else someone set theirs since: keep it */
+            PyObject *result = call_threading("settrace", st->saved_threading_trace);
+            if (result == NULL) {
+                PyErr_Clear();
+                status = -1;
+            }
+            Py_XDECREF(result);
+        }
+        Py_XDECREF(current);
     }
-    Py_CLEAR(st->saved_threading_trace);
+    /* saved_threading_trace is kept: a thread started just before this may still be on
+     * its way to calling the bootstrap hook (hook_call). */
     if (status < 0) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: could not restore every thread's trace function");
+    }
+    else if (st->hooks_lost > 0 && !finalizing &&
+             PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                              "another tool replaced linewise's trace hook in %zd thread(s) "
+                              "while profiling (with PyEval_SetTrace, as coverage.py's C "
+                              "tracer does when started): lines run there after that are "
+                              "not counted", st->hooks_lost) < 0) {
+        status = -1;
     }
     return status;
 }

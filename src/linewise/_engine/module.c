@@ -96,8 +96,9 @@ static PyObject *
 diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
-    return Py_BuildValue("{sisisKsisnsn}", "armed_engines", st->n_armed, "tool_id",
+    return Py_BuildValue("{sisisKsnsisnsn}", "armed_engines", st->n_armed, "tool_id",
                          st->tool_id, "dropped_events", (unsigned long long)st->dropped,
+                         "trace_hooks_lost", st->hooks_lost,
                          "thread_stack_depth", lw_tstack.epoch == st->epoch ? lw_tstack.size : 0,
                          "suspended_frames", (Py_ssize_t)st->suspended.used,
                          "suspended_cap", (Py_ssize_t)lw_suspend_cap());
@@ -118,9 +119,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->engine_type);
     Py_VISIT(st->monitoring);
     Py_VISIT(st->callbacks);
-    Py_VISIT(st->bootstrap);
-    Py_VISIT(st->saved_threading_trace);
-    return 0;
+    return lw_legacy_traverse(st, visit, arg);
 }
 
 static int
@@ -130,15 +129,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->engine_type);
     Py_CLEAR(st->monitoring);
     Py_CLEAR(st->callbacks);
-    Py_CLEAR(st->bootstrap);
-    Py_CLEAR(st->saved_threading_trace);
-    Py_CLEAR(st->str_f_trace_lines);
-    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
-        Py_CLEAR(st->saved[i].obj);
-    }
-    PyMem_RawFree(st->saved);
-    st->saved = NULL;
-    st->n_saved = 0;
+    lw_legacy_clear(st);
     lw_suspend_clear(&st->suspended);
     return 0;
 }

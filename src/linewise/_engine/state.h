@@ -11,6 +11,7 @@ enum { LW_BACKEND_LEGACY = 0, LW_BACKEND_MONITORING = 1 };
 /* A thread state and the C trace function it had before the legacy backend took over. */
 typedef struct {
     PyThreadState *tstate;  /* borrowed, compared only: the thread may have ended */
+    uint64_t thread_id;     /* tells a new thread state at a dead one's address apart */
     Py_tracefunc func;
     PyObject *obj;          /* owned */
 } SavedTrace;
@@ -36,11 +37,20 @@ typedef struct {
     PyObject *monitoring;       /* owned: the sys.monitoring module, or NULL */
     PyObject *callbacks;        /* owned: tuple of (event bit, C callable) pairs */
 
-    /* legacy backend */
+    /* legacy backend (legacy.c) */
+    int legacy_on;              /* the trace hook is installed (started, not stopped) */
     SavedTrace *saved;          /* owned array: what each thread had before enable */
     Py_ssize_t n_saved;
-    PyObject *bootstrap;        /* owned: C callable given to threading.settrace */
+    PyTypeObject *hook_type;    /* owned: the trace-hook objects' type */
+    PyObject *bootstrap;        /* owned hook: every thread's at start, and threading's
+                                   hook for new threads; each swaps it for its own */
+    PyObject *plain;            /* owned hook: a thread with no other tracer */
     PyObject *saved_threading_trace;  /* owned: threading's hook before ours */
+    PyObject *orig_settrace;    /* owned: sys.settrace / sys.gettrace before ours */
+    PyObject *orig_gettrace;
+    PyObject *my_settrace;      /* owned: ours, in sys while the hook is installed */
+    PyObject *my_gettrace;
+    Py_ssize_t hooks_lost;      /* threads whose hook another tool replaced (last stop) */
     PyObject *str_f_trace_lines;      /* owned, interned */
 } lw_state;
 
@@ -80,5 +90,7 @@ int lw_monitoring_set_code(lw_state *st, PyObject *code, int on);
 int lw_legacy_init(PyObject *module, lw_state *st);
 int lw_legacy_start(lw_state *st);
 int lw_legacy_stop(lw_state *st);
+int lw_legacy_traverse(lw_state *st, visitproc visit, void *arg);
+void lw_legacy_clear(lw_state *st);
 
 #endif /* LINEWISE_STATE_H */
