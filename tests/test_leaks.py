@@ -258,3 +258,34 @@ def test_dump_and_load_cycles(tmp_path):
         assert linewise.load_stats(path).timings
 
     assert_flat(step, 2000)
+
+
+def test_tracers_chained_and_swapped():
+    """With a tracer of the user's set before enable and another set and cleared inside
+    (the legacy backend chains both behind its hook), nothing is kept."""
+    lp = LineProfiler(A.f)
+
+    def tracer(frame, event, arg):
+        return None
+
+    def inner(frame, event, arg):
+        return inner
+
+    def step():
+        sys.settrace(tracer)
+        try:
+            with lp:
+                A.f(2)
+                sys.settrace(inner)
+                A.f(2)
+                sys.settrace(None)
+                A.f(2)
+                t = threading.Thread(target=A.f, args=(1,))
+                t.start()
+                t.join()
+        finally:
+            sys.settrace(None)
+
+    before = refcounts(tracer, inner)
+    assert_flat(step, 2000, warmup=200)
+    assert refcounts(tracer, inner) == before

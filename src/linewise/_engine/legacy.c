@@ -371,7 +371,7 @@ trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
 {
 #ifdef LINEWISE_NULL_HOOK
     lw_legacy_null_sink = lw_timer_now();
-    (void)hook, (void)frame, (void)what, (void)arg;
+    (void)hook, (void)frame, (void)what, (void)arg, (void)trace_slow;
     return 0;
 #else
     int64_t now = lw_timer_now();
@@ -800,6 +800,7 @@ lw_legacy_stop(lw_state *st)
     /* At shutdown (an engine still enabled when its profiler is collected) there is
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
+    Py_ssize_t unresolved = 0;  /* threads still holding the bootstrap hook (3.13) */
     st->legacy_on = 0;
     st->hooks_lost = 0;
     swap_out_of_sys("settrace", st->my_settrace, st->orig_settrace);
@@ -825,6 +826,7 @@ lw_legacy_stop(lw_state *st)
         /* 3.13+ cannot set another thread's trace function: each other thread gives
          * itself back its tracer at its next event (retire()). */
         if (ts != me) {
+            unresolved += ts->c_traceobj == st->bootstrap;
             continue;
         }
         Py_XINCREF(t.obj);
@@ -837,9 +839,9 @@ lw_legacy_stop(lw_state *st)
             lines_back_on(st, ts);
         }
     }
-#if LW_HAVE_SETTRACE_TSTATE
-    clear_saved(st);  /* every thread has its own back; on 3.13 threads still need it */
-#endif
+    if (unresolved == 0) {
+        clear_saved(st);  /* no thread will look its tracer up there any more */
+    }
     if (st->saved_threading_trace != NULL && !finalizing) {
         PyObject *current = call_threading("gettrace", NULL);  /* owned */
         if (current == NULL) {
