@@ -527,6 +527,272 @@ def test_debugger_stops_in_a_frame_entered_while_profiling(restore_hooks):
     assert ("unprofiled", first + 4) in dbg.stops
 
 
+# -- found by review of the chaining hook (each failed before its fix) ----------------------
+
+
+def test_linewise_hook_given_to_sys_settrace_then_profiling_again(restore_hooks):
+    """threading.gettrace() while profiling is linewise's hook; a program may hand it to
+    sys.settrace later. Enabling again must not chain the hook behind itself."""
+    lp = LineProfiler(B.loop_sum)
+    with lp:
+        hook = threading.gettrace()
+    sys.settrace(hook)  # a Python-level tracer now, through CPython's trampoline
+    lp.enable()         # no call event in between: start finds the trampoline
+    try:
+        assert B.loop_sum(3) == 3
+    finally:
+        lp.disable()
+    sys.settrace(None)
+    gate = threading.Lock()
+    gate.acquire()
+    errors = []
+
+    def worker():
+        sys.settrace(hook)
+        with gate:      # blocks in C: no event until profiling is on again
+            try:
+                B.loop_sum(2)
+            except RecursionError as e:
+                errors.append(e)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    time.sleep(0.05)
+    with lp:
+        gate.release()
+        t.join()
+    assert errors == []
+    assert hits_of(lp.get_stats(), B.loop_sum)[line_of(B, "ls_init")] >= 1
+
+
+def test_sys_settrace_wrapped_by_another_tool(restore_hooks):
+    """A tool (pydevd does this) wrapping sys.settrace while linewise's is in place."""
+    lp = LineProfiler(B.loop_sum)
+    builtin = sys.settrace
+    lp.enable()
+    mine = sys.settrace
+    sys.settrace = lambda fn: mine(fn)
+    try:
+        lp.disable()   # the wrapper stays
+        lp.enable()    # and is what linewise finds in sys now
+        rec = Recorder()
+        sys.settrace(rec)
+        B.loop_sum(2)
+        sys.settrace(None)
+        lp.disable()
+    finally:
+        lp.disable()
+        sys.settrace = builtin
+    assert ("call", "loop_sum", line_of(B, "ls_init") - 1) in rec.events
+    assert hits_of(lp.get_stats(), B.loop_sum) == lines(
+        B, {"ls_init": 1, "ls_for": 3, "ls_body": 2, "ls_ret": 1})
+
+
+AUDIT_REFUSES = """
+import sys
+from linewise import LineProfiler
+def f():
+    return 1
+def g():
+    a = 1
+    return a
+lp = LineProfiler(f)
+lp.enable()
+def hook(event, args):
+    if event == "sys.settrace":
+        raise RuntimeError("vetoed")
+sys.addaudithook(hook)
+unraisable = []
+sys.unraisablehook = unraisable.append
+for _ in range(5):
+    g()
+try:
+    lp.disable()
+except RuntimeError as e:
+    print("disable:", e)
+for _ in range(5):
+    g()
+print("unraisable:", len(unraisable), "f:", f())
+"""
+
+
+def test_audit_hook_refusing_sys_settrace(tmp_path):
+    """An audit hook vetoing sys.settrace: disable() says it could not restore, and no
+    event afterwards retries (or reports) anything."""
+    import subprocess
+    script = tmp_path / "audit.py"
+    script.write_text(AUDIT_REFUSES)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "unraisable: 0 f: 1" in out.stdout, out.stdout
+    if backend() == "legacy":
+        assert "could not restore" in out.stdout
+
+
+def gen_lines():
+    x = 0
+    for i in range(3):
+        x += i
+        yield i
+
+
+def traced_lines(run):
+    seen = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code is gen_lines.__code__ and event == "line":
+            seen.append(frame.f_lineno)
+        return tracer
+
+    run(tracer)
+    return seen
+
+
+def test_generator_started_while_profiling_traced_later(restore_hooks):
+    """An unprofiled generator suspended across disable(), resumed under a debugger or
+    tracer set afterwards (or while profiling): it gets every line, as without linewise."""
+    def plain(tracer):
+        g = gen_lines()
+        next(g)
+        sys.settrace(tracer)
+        list(g)
+        sys.settrace(None)
+
+    reference = traced_lines(plain)
+    assert len(reference) == 7
+    lp = LineProfiler(B.loop_sum)
+
+    def after_disable(tracer):
+        lp.enable()
+        g = gen_lines()
+        next(g)
+        lp.disable()
+        sys.settrace(tracer)
+        list(g)
+        sys.settrace(None)
+
+    def while_enabled(tracer):
+        with lp:
+            g = gen_lines()
+            next(g)
+            sys.settrace(tracer)
+            list(g)
+            sys.settrace(None)
+
+    assert traced_lines(after_disable) == reference
+    assert traced_lines(while_enabled) == reference
+
+
+def test_generator_profiled_while_suspended():
+    lp = LineProfiler(B.loop_sum)
+    with lp:
+        g = gen_lines()
+        next(g)
+        lp.add_function(gen_lines)
+        assert list(g) == [1, 2]
+    hits = hits_of(lp.get_stats(), gen_lines)
+    first = gen_lines.__code__.co_firstlineno
+    assert hits == {first + 2: 3, first + 3: 2, first + 4: 2}
+
+
+def test_tracer_quiet_in_a_generator_stays_quiet(restore_hooks):
+    """A tracer that switches line events off in a generator at its first call only."""
+    def run(profile):
+        lines_seen, started = [], set()
+
+        def tracer(frame, event, arg):
+            if frame.f_code is G.countdown.__code__:
+                if event == "call" and id(frame) not in started:
+                    started.add(id(frame))
+                    frame.f_trace_lines = False
+                elif event == "line":
+                    lines_seen.append(frame.f_lineno)
+            return tracer
+
+        lp = LineProfiler(G.countdown)
+        sys.settrace(tracer)
+        if profile:
+            lp.enable()
+        assert list(G.countdown(3)) == [3, 2, 1]
+        if profile:
+            lp.disable()
+        sys.settrace(None)
+        return lines_seen, lp.get_stats()
+
+    assert run(False)[0] == []
+    seen, stats = run(True)
+    assert seen == []
+    assert hits_of(stats, G.countdown) == lines(G, EXPECTED[G.countdown])
+
+
+def test_tracer_quiet_in_a_frame_gets_it_back_quiet_at_disable(restore_hooks):
+    lines_seen = []
+    lp = LineProfiler()
+
+    def f():
+        a = 1
+        lp.disable()
+        b = 2
+        return a + b
+
+    lp.add_function(f)
+
+    def tracer(frame, event, arg):
+        if frame.f_code is f.__code__:
+            if event == "call":
+                frame.f_trace_lines = False
+            elif event == "line":
+                lines_seen.append(frame.f_lineno)
+        return tracer
+
+    sys.settrace(tracer)
+    lp.enable()
+    assert f() == 3
+    sys.settrace(None)
+    assert lines_seen == []
+
+
+def test_thread_started_just_before_enable_gets_threading_hook(restore_hooks):
+    """threading's new thread reads its hook after start() returns: one started just
+    before enable() must still get the user's threading.settrace hook behind linewise."""
+    def run(profile):
+        calls = []
+
+        def tracer(frame, event, arg):
+            if frame.f_code is B.loop_sum.__code__:
+                calls.append(event)
+            return None
+
+        go = threading.Event()
+
+        class Started(threading.Event):  # park the thread after start() returned
+            def set(self):
+                super().set()
+                go.wait()
+
+        class Parked(threading.Thread):
+            def __init__(self, *a, **k):
+                super().__init__(*a, **k)
+                self._started = Started()
+
+        threading.settrace(tracer)
+        lp = LineProfiler(B.loop_sum)
+        t = Parked(target=B.loop_sum, args=(2,))
+        t.start()
+        if profile:
+            lp.enable()
+        go.set()
+        t.join()
+        if profile:
+            lp.disable()
+        threading.settrace(None)
+        return calls
+
+    assert run(False) == ["call"]
+    assert run(True) == ["call"]
+
+
 # -- other sys.monitoring tools (3.12+) ----------------------------------------------------
 
 needs_monitoring = pytest.mark.skipif(not PY312, reason="sys.monitoring is 3.12+")

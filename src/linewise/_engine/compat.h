@@ -8,6 +8,9 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>  /* T_BOOL, READONLY (lw_frame_lines_offset) */
+#endif
 #include <frameobject.h>
 
 #if PY_VERSION_HEX < 0x030A0000
@@ -111,29 +114,36 @@ static inline int lw_frame_has_started(PyFrameObject *f) { return f->f_lasti >= 
 #define LW_HAVE_SETTRACE_TSTATE (PY_VERSION_HEX < 0x030D0000)
 
 /* Line events on or off for one frame (legacy backend: off in unprofiled code, back on
- * where another tracer may want them). The field is public on 3.10; 3.11 made
- * PyFrameObject opaque, so go through the attribute. Never raises. */
+ * where a tracer may want them). The field is public on 3.10. 3.11 made PyFrameObject
+ * opaque, but the field is still a plain bool member (what `frame.f_trace_lines = x`
+ * writes), so its offset comes from the member descriptor (lw_frame_lines_offset(), read
+ * at import); the attribute is the fallback when that is not so. Never raises. */
 static inline void
-lw_frame_set_lines(PyFrameObject *frame, PyObject *attr_name, int on)
+lw_frame_set_lines(PyFrameObject *frame, Py_ssize_t offset, PyObject *attr_name, int on)
 {
 #if PY_VERSION_HEX >= 0x030B0000
+    if (LW_LIKELY(offset > 0)) {
+        ((char *)frame)[offset] = (char)(on != 0);
+        return;
+    }
     if (attr_name != NULL &&
         PyObject_SetAttr((PyObject *)frame, attr_name, on ? Py_True : Py_False) < 0) {
         PyErr_Clear();
     }
 #else
-    (void)attr_name;
+    (void)offset, (void)attr_name;
     frame->f_trace_lines = (char)(on != 0);
 #endif
 }
 
-#define lw_frame_no_lines(frame, attr_name) lw_frame_set_lines((frame), (attr_name), 0)
-
 /* Whether line events are on for the frame (1 when it cannot be read). */
 static inline int
-lw_frame_lines(PyFrameObject *frame, PyObject *attr_name)
+lw_frame_lines(PyFrameObject *frame, Py_ssize_t offset, PyObject *attr_name)
 {
 #if PY_VERSION_HEX >= 0x030B0000
+    if (LW_LIKELY(offset > 0)) {
+        return ((char *)frame)[offset] != 0;
+    }
     PyObject *value = attr_name ? PyObject_GetAttr((PyObject *)frame, attr_name) : NULL;
     if (value == NULL) {
         PyErr_Clear();
@@ -143,9 +153,35 @@ lw_frame_lines(PyFrameObject *frame, PyObject *attr_name)
     Py_DECREF(value);
     return on;
 #else
-    (void)attr_name;
+    (void)offset, (void)attr_name;
     return frame->f_trace_lines != 0;
 #endif
+}
+
+/* The byte offset of f_trace_lines in a frame object, or -1 when its descriptor is not a
+ * writable bool member. Clears any error. */
+static inline Py_ssize_t
+lw_frame_lines_offset(void)
+{
+#ifndef Py_T_BOOL  /* 3.12 renamed the structmember.h constants */
+#define Py_T_BOOL T_BOOL
+#define Py_READONLY READONLY
+#endif
+    Py_ssize_t offset = -1;
+    PyObject *descr = PyObject_GetAttrString((PyObject *)&PyFrame_Type, "f_trace_lines");
+    if (descr == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type == Py_T_BOOL && !(m->flags & Py_READONLY) && m->offset > 0 &&
+            m->offset < PyFrame_Type.tp_basicsize) {
+            offset = m->offset;
+        }
+    }
+    Py_DECREF(descr);
+    return offset;
 }
 
 /* A line number from a sys.monitoring callback. 3.12 made small ints' layout public

@@ -164,7 +164,7 @@ lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int aw
         return;
     }
     lw_charge(e, r->last_line, now - r->last_time);
-    lw_suspend_put(&st->suspended, key, e, r->last_line, awaiting ? now : -1);
+    lw_suspend_put(&st->suspended, key, e, r->last_line, r->flags, awaiting ? now : -1);
     ts->size = (int)(r - ts->recs);
 }
 
@@ -174,14 +174,18 @@ lw_on_resume(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64
 {
     ThreadStack *ts = lw_stack(st, tstate);
     Suspended s;
-    int line = 0;
+    int line = 0, flags = 0;
     if (st->suspended.used && lw_suspend_take(&st->suspended, key, &s) && s.entry == e) {
         line = s.line;
+        flags = s.flags;
         if (s.wait_start >= 0) {
             lw_charge(e, line, now - s.wait_start);
         }
     }
-    (void)lw_push(st, ts, key, e, line, now);
+    FrameRec *r = lw_push(st, ts, key, e, line, now);
+    if (r != NULL) {
+        r->flags = flags;
+    }
 }
 
 /* Whether a value yielded by an async generator is a `yield` (wrapped for the consumer)

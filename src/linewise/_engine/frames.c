@@ -80,7 +80,7 @@ suspend_resize(SuspendTable *t, size_t cap)
 }
 
 void
-lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int line,
+lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int line, int flags,
                int64_t wait_start)
 {
     if (t->cap == 0 || (t->used + 1) * 2 > t->cap) {
@@ -103,6 +103,7 @@ lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int line,
     t->items[i].key = key;
     t->items[i].entry = entry;
     t->items[i].line = line;
+    t->items[i].flags = flags;
     t->items[i].wait_start = wait_start;
 }
 

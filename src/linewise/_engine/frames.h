@@ -49,6 +49,7 @@ typedef struct {
     void *key;                /* NULL marks an empty bucket */
     struct CodeEntry *entry;  /* borrowed */
     int line;                 /* the line it yielded or awaited on */
+    int flags;                /* its FrameRec's flags */
     int64_t wait_start;       /* ticks when an await began, or -1 for a plain yield */
 } Suspended;
 
@@ -62,7 +63,7 @@ typedef struct {
 
 /* Parks a record under key (replacing any). Drops it silently when out of memory. */
 void lw_suspend_put(SuspendTable *t, void *key, struct CodeEntry *entry, int line,
-                    int64_t wait_start);
+                    int flags, int64_t wait_start);
 
 /* Takes the record under key out of the table into *out. Returns 1 if found, else 0. */
 int lw_suspend_take(SuspendTable *t, void *key, Suspended *out);

@@ -23,6 +23,8 @@
  */
 #include "events.h"
 
+#define LW_CO_SUSPENDABLE (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+
 enum {
     HOOK_PLAIN,      /* no other tracer in this thread */
     HOOK_CHAIN,      /* events are passed on to func(obj, ...) */
@@ -36,6 +38,8 @@ typedef struct {
     int kind;           /* HOOK_* */
     Py_tracefunc func;  /* HOOK_CHAIN: the tracer behind this hook */
     PyObject *obj;      /* owned: its object (may be NULL), for HOOK_CHAIN */
+    int stuck;          /* CPython refused to take it out (an audit hook): it only passes
+                           events on, without retrying */
 } HookObject;
 
 /* A C tracer: function and object (borrowed). func NULL means none. */
@@ -94,6 +98,8 @@ count(lw_state *st, PyThreadState *tstate, PyFrameObject *frame, CodeEntry *e, i
     case PyTrace_CALL:
         if (e->kind != LW_KIND_PLAIN && is_resume(frame, e)) {
             lw_on_resume(st, tstate, frame, e, now);
+            /* Its lines may have been switched off while its code was not profiled. */
+            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
         }
         else {
             lw_on_start(st, tstate, frame, e, now);
@@ -117,10 +123,16 @@ count(lw_state *st, PyThreadState *tstate, PyFrameObject *frame, CodeEntry *e, i
 static inline void
 trace_plain(lw_state *st, PyFrameObject *frame, int what, PyObject *arg, int64_t now)
 {
-    CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
+    PyCodeObject *code = lw_frame_code(frame);  /* borrowed */
+    CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)code);
     if (e == NULL || !e->active) {
         if (what == PyTrace_CALL) {
-            lw_frame_no_lines(frame, st->str_f_trace_lines);
+            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 0);
+        }
+        else if (what == PyTrace_RETURN && (code->co_flags & LW_CO_SUSPENDABLE)) {
+            /* A generator's frame outlives this event: leave its lines as CPython made
+             * them, for whoever traces it after a resume (a debugger after disable()). */
+            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
         }
         return;
     }
@@ -166,15 +178,23 @@ behind(lw_state *st, HookObject *h, PyThreadState *ts)
     return t;
 }
 
+/* `t` as thread `ts` runs it, looking through linewise's hook: installed the C way, or
+ * given to sys.settrace past linewise's replacement (then CPython's trampoline calls it). */
+static Tracer
+look_through(lw_state *st, Tracer t, PyThreadState *ts)
+{
+    if (is_hook(st, t.obj)) {
+        return behind(st, (HookObject *)t.obj, ts);  /* never a hook itself */
+    }
+    return t;
+}
+
 /* The tracer a thread runs, looking through linewise's hook. */
 static Tracer
 thread_tracer(lw_state *st, PyThreadState *ts)
 {
     Tracer t = {ts->c_tracefunc, ts->c_traceobj};
-    if (t.func == trace && is_hook(st, t.obj)) {
-        return behind(st, (HookObject *)t.obj, ts);
-    }
-    return t;
+    return look_through(st, t, ts);
 }
 
 /* A new hook (owned), or NULL with an exception. */
@@ -190,30 +210,48 @@ new_hook(lw_state *st, PyObject *module, int kind, Tracer behind_it)
     h->kind = kind;
     h->func = behind_it.func;
     h->obj = Py_XNewRef(behind_it.obj);
+    h->stuck = 0;
     PyObject_GC_Track(h);
     return (PyObject *)h;
 }
 
-/* The hook for a thread whose tracer is `t` (owned), or NULL with an exception. */
+/* The hook for this thread, whose tracer is `t` (owned), or NULL with an exception. */
 static PyObject *
 hook_for(lw_state *st, PyObject *module, Tracer t)
 {
+    t = look_through(st, t, PyThreadState_Get());
     if (t.func == NULL || t.func == trace) {
         return Py_NewRef(st->plain);
     }
     return new_hook(st, module, HOOK_CHAIN, t);
 }
 
-/* Sets this thread's C trace function without disturbing a pending exception. Returns 0,
- * or -1 (no exception) when CPython refused (an audit hook). */
+/* Sets this thread's C trace function. Returns 0, or -1 with an exception when CPython
+ * refused (an audit hook). PyEval_SetTrace reports that as unraisable and returns nothing;
+ * through 3.12 the thread-state variant returns it, and 3.13 gets the audit asked first. */
+static int
+set_trace_here(Py_tracefunc func, PyObject *obj)
+{
+#if LW_HAVE_SETTRACE_TSTATE
+    return _PyEval_SetTrace(PyThreadState_Get(), func, obj);
+#else
+    if (PySys_Audit("sys.settrace", NULL) < 0) {
+        return -1;
+    }
+    PyEval_SetTrace(func, obj);
+    return 0;
+#endif
+}
+
+/* set_trace_here() without disturbing a pending exception. Returns 0, or -1 (no exception
+ * set) when CPython refused. */
 static int
 install_here(Py_tracefunc func, PyObject *obj)
 {
     PyObject *pending = lw_err_save();  /* owned */
     /* 3.10 releases the old object before taking the new one, which it may own. */
     Py_XINCREF(obj);
-    PyEval_SetTrace(func, obj);
-    int status = PyErr_Occurred() ? -1 : 0;
+    int status = set_trace_here(func, obj);
     Py_XDECREF(obj);
     lw_err_restore(pending);
     return status;
@@ -227,7 +265,32 @@ lines_back_on(lw_state *st, PyThreadState *ts)
     PyObject *pending = lw_err_save();            /* owned */
     PyFrameObject *f = PyThreadState_GetFrame(ts);  /* owned */
     while (f != NULL) {
-        lw_frame_set_lines(f, st->str_f_trace_lines, 1);
+        lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 1);
+        PyFrameObject *back = PyFrame_GetBack(f);  /* owned */
+        Py_DECREF(f);
+        f = back;
+    }
+    lw_err_restore(pending);
+}
+
+/* Switches line events off again in this thread's running profiled frames where the
+ * tracer behind linewise had switched them off (LW_REC_CHAIN_QUIET): that tracer is about
+ * to get the thread back. Frames are matched by address against the live stack only. */
+static void
+lines_back_off(lw_state *st)
+{
+    ThreadStack *ts = &lw_tstack;
+    if (ts->epoch != st->epoch || ts->size == 0) {
+        return;
+    }
+    PyObject *pending = lw_err_save();                           /* owned */
+    PyFrameObject *f = PyThreadState_GetFrame(PyThreadState_Get());  /* owned */
+    while (f != NULL) {
+        for (int i = 0; i < ts->size; i++) {
+            if (ts->recs[i].key == (void *)f && (ts->recs[i].flags & LW_REC_CHAIN_QUIET)) {
+                lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 0);
+            }
+        }
         PyFrameObject *back = PyFrame_GetBack(f);  /* owned */
         Py_DECREF(f);
         f = back;
@@ -263,12 +326,17 @@ retire(lw_state *st, HookObject *h, PyThreadState *tstate, PyFrameObject *frame,
     Tracer t = behind(st, h, tstate);
     Py_INCREF(h);        /* the thread's reference goes at the swap */
     Py_XINCREF(t.obj);
-    (void)install_here(t.func, t.obj);
     int status = 0;
-    if (t.func == NULL) {
+    if (h->stuck || install_here(t.func, t.obj) < 0) {
+        h->stuck = 1;  /* refused: stay, passing events on */
+    }
+    else if (t.func == NULL) {
         lines_back_on(st, tstate);
     }
     else {
+        lines_back_off(st);
+    }
+    if (t.func != NULL) {
         status = t.func(t.obj, frame, what, arg);
     }
     Py_XDECREF(t.obj);
@@ -304,12 +372,9 @@ trace_chained(lw_state *st, PyObject *module, PyThreadState *tstate, Tracer next
          * saw; linewise needs them, and keeps them from it. */
         ThreadStack *ts = lw_stack(st, tstate);
         if (top < ts->size && ts->recs[top].key == (void *)frame) {
-            if (!lw_frame_lines(frame, st->str_f_trace_lines)) {
-                lw_frame_set_lines(frame, st->str_f_trace_lines, 1);
-                ts->recs[top].flags |= LW_REC_CHAIN_QUIET;
-            }
-            else if (what == PyTrace_CALL) {
-                ts->recs[top].flags &= ~LW_REC_CHAIN_QUIET;
+            if (!lw_frame_lines(frame, st->lines_offset, st->str_f_trace_lines)) {
+                lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
+                ts->recs[top].flags |= LW_REC_CHAIN_QUIET;  /* kept across yields */
             }
         }
     }
@@ -341,6 +406,7 @@ trace_slow(HookObject *h, PyFrameObject *frame, int what, PyObject *arg, int64_t
     Py_INCREF(h);
     int status = 0;
     Tracer next = behind(st, h, tstate);
+    Py_XINCREF(next.obj);  /* may be borrowed from st->saved, and hook_for allocates */
     if (h->kind == HOOK_BOOTSTRAP) {
         /* This thread's first event since start: give it a hook of its own. */
         PyObject *own = hook_for(st, module, next);  /* owned */
@@ -358,6 +424,7 @@ trace_slow(HookObject *h, PyFrameObject *frame, int what, PyObject *arg, int64_t
     else {
         trace_plain(st, frame, what, arg, now);
     }
+    Py_XDECREF(next.obj);
     Py_DECREF(h);
     return status;
 }
@@ -387,6 +454,24 @@ trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
 
 /* -- sys.settrace while the hook is installed ---------------------------------------- */
 
+/* Set while this thread is inside linewise's sys.settrace/gettrace: re-entered (through a
+ * tool that wrapped them), they call the ones sys had at import instead of looping. */
+static _Thread_local int in_sys_hook;
+
+static PyObject *
+call_settrace(lw_state *st, PyObject *f)
+{
+    PyObject *target = in_sys_hook ? st->builtin_settrace : st->orig_settrace;  /* borrowed */
+    if (target == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is gone");
+        return NULL;
+    }
+    in_sys_hook++;
+    PyObject *result = PyObject_CallOneArg(target, f);
+    in_sys_hook--;
+    return result;
+}
+
 /* Makes `f` this thread's tracer behind linewise's hook. Returns 0, or -1 with an
  * exception (from the original sys.settrace). */
 static int
@@ -396,9 +481,11 @@ settrace_behind(lw_state *st, PyObject *module, PyObject *f)
     int had_other = thread_tracer(st, tstate).func != NULL;
     if (is_hook(st, f)) {
         HookObject *h = (HookObject *)f;
-        if (h->kind == HOOK_BOOTSTRAP && saved_for(st, tstate) == NULL) {
-            /* threading's hook on a new thread: what threading had before linewise goes
-             * behind it, as it would have been the thread's tracer. */
+        SavedTrace *s = saved_for(st, tstate);
+        if (h->kind == HOOK_BOOTSTRAP && (s == NULL || s->func == NULL)) {
+            /* threading's hook on a new thread (or on one started just before enable():
+             * it may read threading's hook after start() returned): what threading had
+             * before linewise goes behind it, as it would have been the thread's tracer. */
             PyObject *prev = st->saved_threading_trace;
             if (prev != NULL && prev != Py_None) {
                 return settrace_behind(st, module, prev);
@@ -409,7 +496,7 @@ settrace_behind(lw_state *st, PyObject *module, PyObject *f)
         (void)install_here(trace, f);
         return 0;
     }
-    PyObject *result = PyObject_CallOneArg(st->orig_settrace, f);  /* owned */
+    PyObject *result = call_settrace(st, f);  /* owned */
     if (result == NULL) {
         return -1;
     }
@@ -424,12 +511,8 @@ static PyObject *
 my_settrace(PyObject *module, PyObject *f)
 {
     lw_state *st = lw_get_state(module);
-    if (st->orig_settrace == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is gone");
-        return NULL;
-    }
-    if (!st->legacy_on) {
-        return PyObject_CallOneArg(st->orig_settrace, f);
+    if (!st->legacy_on || in_sys_hook) {
+        return call_settrace(st, f);
     }
     if (settrace_behind(st, module, f) < 0) {
         return NULL;
@@ -442,12 +525,16 @@ my_gettrace(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
     PyThreadState *tstate = PyThreadState_Get();
-    if (!st->legacy_on || tstate->c_tracefunc != trace) {
-        if (st->orig_gettrace == NULL) {
+    if (!st->legacy_on || tstate->c_tracefunc != trace || in_sys_hook) {
+        PyObject *target = in_sys_hook ? st->builtin_gettrace : st->orig_gettrace;
+        if (target == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "linewise: sys.gettrace is gone");
             return NULL;
         }
-        return PyObject_CallNoArgs(st->orig_gettrace);
+        in_sys_hook++;
+        PyObject *result = PyObject_CallNoArgs(target);
+        in_sys_hook--;
+        return result;
     }
     Tracer t = thread_tracer(st, tstate);
     if (t.func == NULL || t.obj == NULL) {
@@ -607,6 +694,9 @@ lw_legacy_init(PyObject *module, lw_state *st)
     if (st->str_f_trace_lines == NULL) {
         return -1;
     }
+    st->lines_offset = lw_frame_lines_offset();
+    st->builtin_settrace = Py_XNewRef(PySys_GetObject("settrace"));
+    st->builtin_gettrace = Py_XNewRef(PySys_GetObject("gettrace"));
     st->hook_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &hook_spec, NULL);
     if (st->hook_type == NULL) {
         return -1;
@@ -648,6 +738,8 @@ lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
     Py_VISIT(st->saved_threading_trace);
     Py_VISIT(st->orig_settrace);
     Py_VISIT(st->orig_gettrace);
+    Py_VISIT(st->builtin_settrace);
+    Py_VISIT(st->builtin_gettrace);
     Py_VISIT(st->my_settrace);
     Py_VISIT(st->my_gettrace);
     for (Py_ssize_t i = 0; i < st->n_saved; i++) {
@@ -664,6 +756,8 @@ lw_legacy_clear(lw_state *st)
     Py_CLEAR(st->saved_threading_trace);
     Py_CLEAR(st->orig_settrace);
     Py_CLEAR(st->orig_gettrace);
+    Py_CLEAR(st->builtin_settrace);
+    Py_CLEAR(st->builtin_gettrace);
     Py_CLEAR(st->my_settrace);
     Py_CLEAR(st->my_gettrace);
     Py_CLEAR(st->hook_type);
@@ -724,31 +818,8 @@ lw_legacy_start(lw_state *st)
     }
     PyThreadState *me = PyThreadState_Get();
     PyInterpreterState *interp = PyThreadState_GetInterpreter(me);
-    Py_ssize_t n = 0;
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
-        n++;
-    }
-    /* What each thread runs now, looking through a hook left from an earlier run (3.13
-     * threads that have not had an event since). */
-    SavedTrace *saved = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof(SavedTrace));
-    Py_ssize_t n_saved = 0;
-    if (saved == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n_saved < n;
-         ts = PyThreadState_Next(ts)) {
-        Tracer t = thread_tracer(st, ts);
-        SavedTrace *s = &saved[n_saved++];
-        s->tstate = ts;
-        s->thread_id = ts->id;
-        s->func = t.func;
-        s->obj = Py_XNewRef(t.obj);
-    }
-    clear_saved(st);
-    st->saved = saved;
-    st->n_saved = n_saved;
-
+    ((HookObject *)st->bootstrap)->stuck = 0;
+    ((HookObject *)st->plain)->stuck = 0;
     if (swap_into_sys("settrace", st->my_settrace, &st->orig_settrace) < 0 ||
         swap_into_sys("gettrace", st->my_gettrace, &st->orig_gettrace) < 0) {
         goto error;
@@ -768,6 +839,32 @@ lw_legacy_start(lw_state *st)
         goto error;
     }
     Py_DECREF(result);
+
+    /* What each thread runs now, looking through a hook left from an earlier run (3.13
+     * threads that have not had an event since). Taken last, with no Python code run
+     * between it and the hook's installation, where another thread could change its own. */
+    Py_ssize_t n = 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        n++;
+    }
+    SavedTrace *saved = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof(SavedTrace));
+    Py_ssize_t n_saved = 0;
+    if (saved == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n_saved < n;
+         ts = PyThreadState_Next(ts)) {
+        Tracer t = thread_tracer(st, ts);
+        SavedTrace *s = &saved[n_saved++];
+        s->tstate = ts;
+        s->thread_id = ts->id;
+        s->func = t.func;
+        s->obj = Py_XNewRef(t.obj);
+    }
+    free_saved(st->saved, st->n_saved);
+    st->saved = saved;
+    st->n_saved = n_saved;
     st->legacy_on = 1;
 #if LW_HAVE_SETTRACE_TSTATE
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
@@ -776,10 +873,10 @@ lw_legacy_start(lw_state *st)
         }
     }
 #else
-    PyEval_SetTraceAllThreads(trace, st->bootstrap);
-    if (PyErr_Occurred()) {
+    if (PySys_Audit("sys.settrace", NULL) < 0) {
         goto error;
     }
+    PyEval_SetTraceAllThreads(trace, st->bootstrap);
 #endif
     return 0;
 error:
@@ -801,6 +898,7 @@ lw_legacy_stop(lw_state *st)
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
     Py_ssize_t unresolved = 0;  /* threads still holding the bootstrap hook (3.13) */
+    int was_on = st->legacy_on;  /* else a start failed before installing anything */
     st->legacy_on = 0;
     st->hooks_lost = 0;
     swap_out_of_sys("settrace", st->my_settrace, st->orig_settrace);
@@ -811,10 +909,13 @@ lw_legacy_stop(lw_state *st)
              * sys.settrace), and maybe removed since: it missed nothing, linewise missed
              * the rest of this thread. (Counted for the threads hooked at start; one
              * started since may never have been hooked.) */
-            st->hooks_lost += saved_for(st, ts) != NULL;
+            st->hooks_lost += was_on && saved_for(st, ts) != NULL;
             continue;
         }
         Tracer t = thread_tracer(st, ts);
+        if (ts == me && t.func != NULL) {
+            lines_back_off(st);
+        }
 #if LW_HAVE_SETTRACE_TSTATE
         Py_XINCREF(t.obj);  /* the hook holding it goes at the swap */
         if (_PyEval_SetTrace(ts, t.func, t.obj) < 0) {

@@ -48,10 +48,13 @@ typedef struct {
     PyObject *saved_threading_trace;  /* owned: threading's hook before ours */
     PyObject *orig_settrace;    /* owned: sys.settrace / sys.gettrace before ours */
     PyObject *orig_gettrace;
+    PyObject *builtin_settrace; /* owned: the ones sys had at import, called when ours */
+    PyObject *builtin_gettrace; /*   is re-entered (a tool wrapped ours) */
     PyObject *my_settrace;      /* owned: ours, in sys while the hook is installed */
     PyObject *my_gettrace;
     Py_ssize_t hooks_lost;      /* threads whose hook another tool replaced (last stop) */
     PyObject *str_f_trace_lines;      /* owned, interned */
+    Py_ssize_t lines_offset;    /* of f_trace_lines in a frame, or -1 (compat.h) */
 } lw_state;
 
 typedef struct EngineObject {
