@@ -36,8 +36,21 @@ engine_arm(EngineObject *self, lw_state *st)
     if (self->armed) {
         return 0;
     }
-    if (st->n_armed == 0 && lw_backend_start(self->module, st) < 0) {
+    if (st->switching) {
+        /* Starting or stopping the backend runs Python code (a trace function seeing
+         * threading's calls, an audit hook); an enable from there would nest a start. */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "linewise: cannot enable a profiler while profiling is being switched "
+                        "on or off (from a trace function or audit hook)");
         return -1;
+    }
+    if (st->n_armed == 0) {
+        st->switching = 1;
+        int started = lw_backend_start(self->module, st);
+        st->switching = 0;
+        if (started < 0) {
+            return -1;
+        }
     }
     st->n_armed++;
     if (set_codes_active(self, st, 1) < 0) {
@@ -69,9 +82,11 @@ engine_disarm(EngineObject *self, lw_state *st)
         if (status < 0) {
             PyErr_Clear();
         }
+        st->switching = 1;
         if (lw_backend_stop(self->module, st) < 0) {
             status = -1;
         }
+        st->switching = 0;
     }
     return status;
 }

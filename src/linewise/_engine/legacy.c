@@ -298,6 +298,36 @@ lines_back_off(lw_state *st)
     lw_err_restore(pending);
 }
 
+/* This thread's profiled frames forget what the tracer behind linewise wanted of their
+ * line events: the tracer changed. */
+static void
+forget_quiet(lw_state *st)
+{
+    ThreadStack *ts = &lw_tstack;
+    if (ts->epoch == st->epoch) {
+        for (int i = 0; i < ts->size; i++) {
+            ts->recs[i].flags &= ~LW_REC_CHAIN_QUIET;
+        }
+    }
+}
+
+/* Whether `frame` is a running profiled frame of this thread whose line events the tracer
+ * behind linewise switched off. */
+static int
+is_quiet(lw_state *st, PyFrameObject *frame)
+{
+    ThreadStack *ts = &lw_tstack;
+    if (ts->epoch != st->epoch) {
+        return 0;
+    }
+    for (int i = ts->size - 1; i >= 0; i--) {
+        if (ts->recs[i].key == (void *)frame) {
+            return (ts->recs[i].flags & LW_REC_CHAIN_QUIET) != 0;
+        }
+    }
+    return 0;
+}
+
 /* Puts linewise's hook back in this thread, in front of whatever tracer it has now (which
  * someone installed over the hook). `had_other` says whether a tracer other than
  * linewise was there before: if not, line events turned off meanwhile go back on. */
@@ -313,8 +343,28 @@ adopt(lw_state *st, PyObject *module, PyThreadState *tstate, int had_other)
     else if (now.func != NULL && !had_other) {
         lines_back_on(st, tstate);
     }
+    forget_quiet(st);
     Py_XDECREF(hook);
     lw_err_restore(pending);
+}
+
+static void free_saved(SavedTrace *saved, Py_ssize_t n);
+
+/* Drops thread `ts`'s saved tracer (it has it back); frees the table with the last one. */
+static void
+forget_saved(lw_state *st, PyThreadState *ts)
+{
+    SavedTrace *s = saved_for(st, ts);
+    if (s == NULL) {
+        return;
+    }
+    s->tstate = NULL;
+    Py_CLEAR(s->obj);
+    if (st->n_unresolved > 0 && --st->n_unresolved == 0) {
+        free_saved(st->saved, st->n_saved);
+        st->saved = NULL;
+        st->n_saved = 0;
+    }
 }
 
 /* Gives this thread back the tracer behind hook `h` (the backend stopped since the hook was
@@ -327,16 +377,22 @@ retire(lw_state *st, HookObject *h, PyThreadState *tstate, PyFrameObject *frame,
     Py_INCREF(h);        /* the thread's reference goes at the swap */
     Py_XINCREF(t.obj);
     int status = 0;
+    int quiet = what == PyTrace_LINE && is_quiet(st, frame);
     if (h->stuck || install_here(t.func, t.obj) < 0) {
         h->stuck = 1;  /* refused: stay, passing events on */
     }
-    else if (t.func == NULL) {
-        lines_back_on(st, tstate);
-    }
     else {
-        lines_back_off(st);
+        if (t.func == NULL) {
+            lines_back_on(st, tstate);
+        }
+        else {
+            lines_back_off(st);
+        }
+        if (h->kind == HOOK_BOOTSTRAP) {
+            forget_saved(st, tstate);
+        }
     }
-    if (t.func != NULL) {
+    if (t.func != NULL && !quiet) {
         status = t.func(t.obj, frame, what, arg);
     }
     Py_XDECREF(t.obj);
@@ -353,12 +409,21 @@ trace_chained(lw_state *st, PyObject *module, PyThreadState *tstate, Tracer next
     CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)lw_frame_code(frame));
     int mine = e != NULL && e->active;
     int top = -1;  /* index of this frame's record, when it is on top */
+    int was_quiet = 0;
     if (mine) {
-        count(st, tstate, frame, e, what, arg, now);
         ThreadStack *ts = lw_stack(st, tstate);
+        was_quiet = ts->size > 0 && ts->recs[ts->size - 1].key == (void *)frame &&
+                    (ts->recs[ts->size - 1].flags & LW_REC_CHAIN_QUIET);
+        count(st, tstate, frame, e, what, arg, now);
+        ts = lw_stack(st, tstate);
         if (ts->size > 0 && ts->recs[ts->size - 1].key == (void *)frame) {
             top = ts->size - 1;
         }
+    }
+    if (was_quiet && what == PyTrace_RETURN) {
+        /* Leaving (or suspending): the frame's lines go back to what the tracer chose.
+         * A resume switches them on again (count()). */
+        lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 0);
     }
     int64_t before = lw_timer_now();
     int status = 0;
@@ -504,6 +569,7 @@ settrace_behind(lw_state *st, PyObject *module, PyObject *f)
     if (tstate->c_tracefunc != trace && st->legacy_on) {
         adopt(st, module, tstate, had_other);
     }
+    forget_quiet(st);
     return 0;
 }
 
@@ -809,6 +875,47 @@ swap_out_of_sys(const char *name, PyObject *mine, PyObject *orig)
     }
 }
 
+/* A thread state and its id, as listed before running anything that may run Python code
+ * (audit hooks, a collection's finalizers), during which a thread may end: each is looked
+ * up again before use. */
+typedef struct {
+    PyThreadState *ts;
+    uint64_t id;
+} ThreadRef;
+
+/* The interpreter's threads now (owned array, *n long), or NULL with an exception. */
+static ThreadRef *
+list_threads(PyInterpreterState *interp, Py_ssize_t *n)
+{
+    Py_ssize_t count = 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        count++;
+    }
+    ThreadRef *refs = PyMem_RawCalloc((size_t)(count ? count : 1), sizeof(ThreadRef));
+    if (refs == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *n = 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && *n < count;
+         ts = PyThreadState_Next(ts)) {
+        refs[*n].ts = ts;
+        refs[(*n)++].id = ts->id;
+    }
+    return refs;
+}
+
+static int
+thread_alive(PyInterpreterState *interp, ThreadRef r)
+{
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        if (ts == r.ts && ts->id == r.id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 lw_legacy_start(lw_state *st)
 {
@@ -818,6 +925,9 @@ lw_legacy_start(lw_state *st)
     }
     PyThreadState *me = PyThreadState_Get();
     PyInterpreterState *interp = PyThreadState_GetInterpreter(me);
+    ThreadRef *threads = NULL;  /* owned */
+    Py_ssize_t n = 0;
+    int gc_was_on = 0;
     ((HookObject *)st->bootstrap)->stuck = 0;
     ((HookObject *)st->plain)->stuck = 0;
     if (swap_into_sys("settrace", st->my_settrace, &st->orig_settrace) < 0 ||
@@ -840,46 +950,58 @@ lw_legacy_start(lw_state *st)
     }
     Py_DECREF(result);
 
-    /* What each thread runs now, looking through a hook left from an earlier run (3.13
-     * threads that have not had an event since). Taken last, with no Python code run
-     * between it and the hook's installation, where another thread could change its own. */
-    Py_ssize_t n = 0;
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
-        n++;
+    /* What each thread runs now, looking through a hook left from an earlier run (threads
+     * that have not had an event since). Taken last, with no Python code run between it
+     * and the hook's installation, where another thread could change its own; no
+     * collection either (its finalizers are Python code). */
+    gc_was_on = PyGC_Disable();
+    threads = list_threads(interp, &n);
+    if (threads == NULL) {
+        goto error;
     }
     SavedTrace *saved = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof(SavedTrace));
-    Py_ssize_t n_saved = 0;
     if (saved == NULL) {
         PyErr_NoMemory();
         goto error;
     }
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n_saved < n;
-         ts = PyThreadState_Next(ts)) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyThreadState *ts = threads[i].ts;
         Tracer t = thread_tracer(st, ts);
-        SavedTrace *s = &saved[n_saved++];
-        s->tstate = ts;
-        s->thread_id = ts->id;
-        s->func = t.func;
-        s->obj = Py_XNewRef(t.obj);
+        saved[i].tstate = ts;
+        saved[i].thread_id = ts->id;
+        saved[i].func = t.func;
+        saved[i].obj = Py_XNewRef(t.obj);
     }
     free_saved(st->saved, st->n_saved);
     st->saved = saved;
-    st->n_saved = n_saved;
+    st->n_saved = n;
+    st->n_unresolved = 0;
     st->legacy_on = 1;
-#if LW_HAVE_SETTRACE_TSTATE
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
-        if (_PyEval_SetTrace(ts, trace, st->bootstrap) < 0) {
-            goto error;
-        }
-    }
-#else
+#if PY_VERSION_HEX >= 0x030C0000
+    /* One audit, then every thread (CPython walks them). */
     if (PySys_Audit("sys.settrace", NULL) < 0) {
         goto error;
     }
     PyEval_SetTraceAllThreads(trace, st->bootstrap);
+#else
+    /* Each call runs the audit hooks (Python code, which may let a thread end). */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (thread_alive(interp, threads[i]) &&
+            _PyEval_SetTrace(threads[i].ts, trace, st->bootstrap) < 0) {
+            goto error;
+        }
+    }
 #endif
+    PyMem_RawFree(threads);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
     return 0;
 error:
+    PyMem_RawFree(threads);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
     {
         PyObject *pending = lw_err_save();  /* owned */
         (void)lw_legacy_stop(st);
@@ -888,6 +1010,11 @@ error:
     return -1;
 }
 
+/* Stopping. This thread gets its tracer back now; every other thread gives itself back its
+ * own at its next event (retire()): 3.13 cannot set another thread's trace function, and
+ * through 3.12 doing so runs the audit hooks once per thread, during which a thread may
+ * end under the call. Line events linewise switched off go back on in threads left with no
+ * tracer, so each has an event soon. */
 int
 lw_legacy_stop(lw_state *st)
 {
@@ -897,50 +1024,64 @@ lw_legacy_stop(lw_state *st)
     /* At shutdown (an engine still enabled when its profiler is collected) there is
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
-    Py_ssize_t unresolved = 0;  /* threads still holding the bootstrap hook (3.13) */
     int was_on = st->legacy_on;  /* else a start failed before installing anything */
     st->legacy_on = 0;
     st->hooks_lost = 0;
+    st->n_unresolved = 0;
     swap_out_of_sys("settrace", st->my_settrace, st->orig_settrace);
     swap_out_of_sys("gettrace", st->my_gettrace, st->orig_gettrace);
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    int gc_was_on = PyGC_Disable();  /* no finalizer runs while threads are walked */
+    Py_ssize_t n = 0;
+    ThreadRef *threads = list_threads(interp, &n);  /* owned */
+    if (threads == NULL) {
+        PyErr_Clear();
+        n = 0;
+        status = -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyThreadState *ts = threads[i].ts;
+        if (!thread_alive(interp, threads[i])) {
+            continue;
+        }
         if (ts->c_tracefunc != trace) {
             /* Replaced by a tool that set its C trace function directly (not through
              * sys.settrace), and maybe removed since: it missed nothing, linewise missed
              * the rest of this thread. (Counted for the threads hooked at start; one
              * started since may never have been hooked.) */
-            st->hooks_lost += was_on && saved_for(st, ts) != NULL;
+            if (was_on && saved_for(st, ts) != NULL) {
+                st->hooks_lost++;
+                if (ts->c_tracefunc == NULL && !finalizing) {
+                    lines_back_on(st, ts);
+                }
+            }
             continue;
         }
+        PyObject *hook = ts->c_traceobj;  /* borrowed; the thread's reference */
         Tracer t = thread_tracer(st, ts);
-        if (ts == me && t.func != NULL) {
+        if (ts != me) {
+            st->n_unresolved += hook == st->bootstrap;
+            if (t.func == NULL && !finalizing) {
+                lines_back_on(st, ts);
+            }
+            continue;
+        }
+        Py_INCREF(hook);    /* keeps t.obj alive through the swap */
+        if (t.func != NULL) {
             lines_back_off(st);
         }
-#if LW_HAVE_SETTRACE_TSTATE
-        Py_XINCREF(t.obj);  /* the hook holding it goes at the swap */
-        if (_PyEval_SetTrace(ts, t.func, t.obj) < 0) {
-            PyErr_Clear();
+        if (ts->c_traceobj == hook && install_here(t.func, t.obj) < 0) {
             status = finalizing ? 0 : -1;
         }
-        Py_XDECREF(t.obj);
-#else
-        /* 3.13+ cannot set another thread's trace function: each other thread gives
-         * itself back its tracer at its next event (retire()). */
-        if (ts != me) {
-            unresolved += ts->c_traceobj == st->bootstrap;
-            continue;
-        }
-        Py_XINCREF(t.obj);
-        if (install_here(t.func, t.obj) < 0) {
-            status = finalizing ? 0 : -1;
-        }
-        Py_XDECREF(t.obj);
-#endif
-        if (t.func == NULL && !finalizing) {
+        else if (t.func == NULL && !finalizing) {
             lines_back_on(st, ts);
         }
+        Py_DECREF(hook);
     }
-    if (unresolved == 0) {
+    PyMem_RawFree(threads);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
+    if (st->n_unresolved == 0) {
         clear_saved(st);  /* no thread will look its tracer up there any more */
     }
     if (st->saved_threading_trace != NULL && !finalizing) {

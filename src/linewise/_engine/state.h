@@ -21,6 +21,7 @@ typedef struct {
     PyTypeObject *engine_type;  /* owned */
     int backend;                /* LW_BACKEND_*, fixed at import */
     int n_armed;                /* engines armed now; the backend is on while > 0 */
+    int switching;              /* the backend is being started or stopped */
     uint64_t epoch;             /* bumped each time the backend starts: older thread
                                    stacks (frames.h) are stale and get cleared */
     SuspendTable suspended;     /* generator frames parked at a yield or await */
@@ -41,6 +42,7 @@ typedef struct {
     int legacy_on;              /* the trace hook is installed (started, not stopped) */
     SavedTrace *saved;          /* owned array: what each thread had before enable */
     Py_ssize_t n_saved;
+    Py_ssize_t n_unresolved;    /* threads still holding the bootstrap hook after stop */
     PyTypeObject *hook_type;    /* owned: the trace-hook objects' type */
     PyObject *bootstrap;        /* owned hook: every thread's at start, and threading's
                                    hook for new threads; each swaps it for its own */
