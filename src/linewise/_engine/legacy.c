@@ -257,37 +257,26 @@ install_here(Py_tracefunc func, PyObject *obj)
     return status;
 }
 
-/* Turns line events back on in every frame of thread `ts`'s stack (they may have been
- * turned off while no other tracer wanted them). */
+/* Walks the frames of thread `ts`'s stack setting their line events: on in all of them
+ * (they may have been switched off while no other tracer wanted them), or with
+ * `quiet_only` (this thread) off again in the running profiled frames where the tracer
+ * behind linewise had switched them off (LW_REC_CHAIN_QUIET), as that tracer is about to
+ * get the thread back. Records are matched by address against live frames only. */
 static void
-lines_back_on(lw_state *st, PyThreadState *ts)
+set_stack_lines(lw_state *st, PyThreadState *ts, int quiet_only)
 {
-    PyObject *pending = lw_err_save();            /* owned */
-    PyFrameObject *f = PyThreadState_GetFrame(ts);  /* owned */
-    while (f != NULL) {
-        lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 1);
-        PyFrameObject *back = PyFrame_GetBack(f);  /* owned */
-        Py_DECREF(f);
-        f = back;
-    }
-    lw_err_restore(pending);
-}
-
-/* Switches line events off again in this thread's running profiled frames where the
- * tracer behind linewise had switched them off (LW_REC_CHAIN_QUIET): that tracer is about
- * to get the thread back. Frames are matched by address against the live stack only. */
-static void
-lines_back_off(lw_state *st)
-{
-    ThreadStack *ts = &lw_tstack;
-    if (ts->epoch != st->epoch || ts->size == 0) {
+    ThreadStack *stack = &lw_tstack;
+    if (quiet_only && (stack->epoch != st->epoch || stack->size == 0)) {
         return;
     }
-    PyObject *pending = lw_err_save();                           /* owned */
-    PyFrameObject *f = PyThreadState_GetFrame(PyThreadState_Get());  /* owned */
+    PyObject *pending = lw_err_save();              /* owned */
+    PyFrameObject *f = PyThreadState_GetFrame(ts);  /* owned */
     while (f != NULL) {
-        for (int i = 0; i < ts->size; i++) {
-            if (ts->recs[i].key == (void *)f && (ts->recs[i].flags & LW_REC_CHAIN_QUIET)) {
+        if (!quiet_only) {
+            lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 1);
+        }
+        for (int i = 0; quiet_only && i < stack->size; i++) {
+            if (stack->recs[i].key == (void *)f && (stack->recs[i].flags & LW_REC_CHAIN_QUIET)) {
                 lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 0);
             }
         }
@@ -296,6 +285,18 @@ lines_back_off(lw_state *st)
         f = back;
     }
     lw_err_restore(pending);
+}
+
+static void
+lines_back_on(lw_state *st, PyThreadState *ts)
+{
+    set_stack_lines(st, ts, 0);
+}
+
+static void
+lines_back_off(lw_state *st)
+{
+    set_stack_lines(st, PyThreadState_Get(), 1);
 }
 
 /* This thread's profiled frames forget what the tracer behind linewise wanted of their
