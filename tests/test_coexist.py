@@ -952,3 +952,20 @@ def test_cprofile_and_coverage_and_linewise_together(monkeypatch, restore_hooks)
     measured, _ = measure("sysmon", False, run, monkeypatch)
     assert measured == reference
     assert_exact(stats["s"])
+
+
+@pytest.mark.skipif(not PY312 or not LEGACY, reason="legacy backend, 3.12+")
+def test_settrace_all_threads_while_profiling_is_warned(restore_hooks):
+    """threading.settrace_all_threads() sets every thread's C trace function directly:
+    linewise's hook cannot stay in front, and disable() says so."""
+    rec = Recorder()
+    lp = LineProfiler(B.loop_sum)
+    lp.enable()
+    try:
+        threading.settrace_all_threads(rec)
+        B.loop_sum(2)
+    finally:
+        with pytest.warns(RuntimeWarning, match="replaced linewise's trace hook"):
+            lp.disable()
+        threading.settrace_all_threads(None)
+    assert ("call", "loop_sum", line_of(B, "ls_init") - 1) in rec.events
