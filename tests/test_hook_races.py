@@ -26,11 +26,20 @@ CASES = [
     ("quiet_frame_in_other_thread_at_disable.py", [], "SAME"),
     ("lines_back_after_hook_replaced.py", [], "SAME"),
     ("tracer_not_kept_after_disable.py", [], "tracer still alive: False"),
+    ("finalizer_reenables_at_lazy_restore.py", [], "ok"),
+    pytest.param("audit_hook_ends_thread_in_cpython_walk.py", [], "ok", marks=pytest.mark.skipif(
+        sys.version_info[:2] == (3, 13),
+        reason="3.13 offers only PyEval_SetTraceAllThreads, whose walk over the threads "
+               "crashes when an audit hook lets one end (CPython gh-137400, fixed in 3.14)")),
 ]
 
 
-@pytest.mark.parametrize("script,args,last", CASES,
-                         ids=[f"{c[0][:-3]}{'-' + c[1][0] if c[1] else ''}" for c in CASES])
+def case_id(case):
+    script, args = (case.values if hasattr(case, "values") else case)[:2]
+    return script[:-3] + ("-" + args[0] if args else "")
+
+
+@pytest.mark.parametrize("script,args,last", CASES, ids=[case_id(c) for c in CASES])
 def test_hook_race(script, args, last):
     out = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True,
                          text=True, timeout=120)

@@ -349,7 +349,7 @@ adopt(lw_state *st, PyObject *module, PyThreadState *tstate, int had_other)
     lw_err_restore(pending);
 }
 
-static void free_saved(SavedTrace *saved, Py_ssize_t n);
+static void clear_saved(lw_state *st);
 
 /* Drops thread `ts`'s saved tracer (it has it back); frees the table with the last one. */
 static void
@@ -360,11 +360,11 @@ forget_saved(lw_state *st, PyThreadState *ts)
         return;
     }
     s->tstate = NULL;
-    Py_CLEAR(s->obj);
-    if (st->n_unresolved > 0 && --st->n_unresolved == 0) {
-        free_saved(st->saved, st->n_saved);
-        st->saved = NULL;
-        st->n_saved = 0;
+    int last = st->n_unresolved > 0 && --st->n_unresolved == 0;
+    uint64_t generation = st->saved_generation;
+    Py_CLEAR(s->obj);  /* may run Python code (even a new start): s is not used after */
+    if (last && st->saved_generation == generation) {
+        clear_saved(st);
     }
 }
 
@@ -788,12 +788,16 @@ free_saved(SavedTrace *saved, Py_ssize_t n)
     PyMem_RawFree(saved);
 }
 
+/* Takes the table off the state before releasing its tracers: a tracer's finalizer may
+ * run Python code that starts the backend again, which installs a table of its own. */
 static void
 clear_saved(lw_state *st)
 {
-    free_saved(st->saved, st->n_saved);
+    SavedTrace *old = st->saved;
+    Py_ssize_t n = st->n_saved;
     st->saved = NULL;
     st->n_saved = 0;
+    free_saved(old, n);
 }
 
 int
@@ -973,13 +977,15 @@ lw_legacy_start(lw_state *st)
         saved[i].func = t.func;
         saved[i].obj = Py_XNewRef(t.obj);
     }
-    free_saved(st->saved, st->n_saved);
+    clear_saved(st);
     st->saved = saved;
     st->n_saved = n;
+    st->saved_generation++;
     st->n_unresolved = 0;
     st->legacy_on = 1;
-#if PY_VERSION_HEX >= 0x030C0000
-    /* One audit, then every thread (CPython walks them). */
+#if !LW_HAVE_SETTRACE_TSTATE
+    /* 3.13 has only CPython's own walk, which runs the audit hooks once per thread and
+     * may crash if one lets a thread end meanwhile (CPython gh-137400, fixed in 3.14). */
     if (PySys_Audit("sys.settrace", NULL) < 0) {
         goto error;
     }

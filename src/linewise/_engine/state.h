@@ -43,6 +43,7 @@ typedef struct {
     SavedTrace *saved;          /* owned array: what each thread had before enable */
     Py_ssize_t n_saved;
     Py_ssize_t n_unresolved;    /* threads still holding the bootstrap hook after stop */
+    uint64_t saved_generation;  /* bumped with each new `saved` table */
     PyTypeObject *hook_type;    /* owned: the trace-hook objects' type */
     PyObject *bootstrap;        /* owned hook: every thread's at start, and threading's
                                    hook for new threads; each swaps it for its own */
