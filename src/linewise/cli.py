@@ -771,7 +771,7 @@ class _Runner:
         stats = profiler.get_stats()
         stats.meta["command"] = shlex.join(self.command)
         if self.kind in ("code", "stdin"):
-            _add_sources(stats, self.file)
+            _add_sources(stats, profiler, self.code)
         messages = []
         if not stats.timings:
             messages.append(self._nothing_profiled(auto))
@@ -871,19 +871,34 @@ def _remember_source(filename, source):
     linecache.cache[filename] = (len(text), None, lines, filename)
 
 
-def _add_sources(stats, filename):
+def _add_sources(stats, profiler, program):
     """Gives the functions of -c or stdin code their source: there is no file to read it
-    from when the report is printed (or viewed later)."""
+    from when the report is printed (or viewed later). Only code compiled as part of the
+    `program` code object gets it: a function the program made with exec() shares its
+    filename (``<string>``) but not its source."""
     import inspect
     import linecache
 
+    own = set()
+    todo = [program]
+    while todo:
+        code = todo.pop()
+        own.add(id(code))
+        todo.extend(c for c in code.co_consts if isinstance(c, type(program)))
+    filename = program.co_filename
     lines = linecache.getlines(filename)
-    for key in stats.timings:
-        if key[0] == filename and key not in stats.sources and 0 < key[1] <= len(lines):
+    for code in profiler.code_map:
+        key = profiler.key_for(code)
+        if key not in stats.timings or key in stats.sources:
+            continue
+        if id(code) in own and 0 < key[1] <= len(lines):
             try:
                 stats.sources[key] = inspect.getblock(lines[key[1] - 1:])
             except Exception:  # a tokenizer error: the tail of the file will do
                 stats.sources[key] = lines[key[1] - 1:]
+    # From here on the report reads only what was given: the program's lines in
+    # linecache would be shown for exec'd code that has the same filename.
+    linecache.cache.pop(filename, None)
 
 
 def _without_sigint(func, *args):

@@ -40,6 +40,11 @@ def _yield_offsets(code: types.CodeType) -> list[int] | None:
     ]
 
 
+def _is_pseudo_file(filename) -> bool:
+    """True for the names Python gives code that has no file (``<string>``, ``<stdin>``)."""
+    return filename.startswith("<") and filename.endswith(">")
+
+
 def _qualname(func: types.FunctionType) -> str:
     """The name a report shows: the code's own qualified name. functools.wraps copies the
     wrapped function's __qualname__ onto a wrapper, so that one would be misleading."""
@@ -112,6 +117,9 @@ class LineProfiler:
         self.functions: list = []
         self.enable_count = 0
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
+        # Code without a file: {plain key: [one code object per distinct source]}, in the
+        # order they were first seen (see key_for).
+        self._pseudo_keys: dict = {}
         for func in functions:
             self.add_callable(func)
 
@@ -326,7 +334,7 @@ class LineProfiler:
         """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``."""
         timings: dict = {}
         for code, lines in self._engine.get_stats():
-            key = (code.co_filename, code.co_firstlineno, self._names.get(code, code.co_name))
+            key = self.key_for(code)
             if key in timings and lines:
                 # Two code objects with one identity (a module reloaded): sum them.
                 merged = {ln: (h, t) for ln, h, t in timings[key]}
@@ -338,6 +346,26 @@ class LineProfiler:
                 continue
             timings[key] = lines
         return LineStats(timings, 1e-9, default_meta())
+
+    def key_for(self, code: types.CodeType) -> tuple:
+        """The key ``(filename, first_lineno, qualname)`` under which `code`'s results
+        appear in get_stats().
+
+        Code from a real file is known by its name and line, so a module reloaded sums
+        into the same entry. Code without a file (``exec``, ``-c``: a filename such as
+        ``<string>``) has only its source to tell it apart: two different sources with
+        the same name and line get keys of their own, the second one's filename marked
+        ``<string>#2``, and so on (the same source compiled twice shares one key)."""
+        key = (code.co_filename, code.co_firstlineno, self._names.get(code, code.co_name))
+        if not _is_pseudo_file(code.co_filename):
+            return key
+        # Code objects compare equal when compiled from the same source (bytecode,
+        # constants, names, line table), whatever object they are.
+        variants = self._pseudo_keys.setdefault(key, [])
+        if code not in variants:
+            variants.append(code)
+        index = variants.index(code)
+        return key if index == 0 else (f"{key[0]}#{index + 1}",) + key[1:]
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
                     summarize=False, sort=False, rich=False, color="auto", **kwargs):
