@@ -50,10 +50,11 @@ build_venv() {
     "$py" -m venv "$venv" >&2 || return 1
   fi
   # The same test tools as scripts/venv.sh installs.
-  stamp=$venv/.deps-$(echo "pytest line_profiler coverage pygments setuptools wheel" | cksum | cut -d' ' -f1)
+  stamp=$venv/.deps-$(echo "pytest line_profiler coverage pygments tomli setuptools wheel" | cksum | cut -d' ' -f1)
   if [ ! -e "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2 &&
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler coverage pygments >&2 &&
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler coverage pygments \
+        "tomli>=1.1; python_version < '3.11'" >&2 &&
       touch "$stamp" || return 1
   fi
   # A fresh copy of the tree: an in-tree build would share build/ (and its objects) with

@@ -9,10 +9,12 @@ venv=.venvs/$ver
 if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv" >&2
 fi
-stamp=$venv/.deps-$(echo "pytest line_profiler coverage pygments setuptools wheel $*" | cksum | cut -d' ' -f1)
+# tomli: linewise's one dependency, on 3.10 only (the editable install below uses --no-deps).
+stamp=$venv/.deps-$(echo "pytest line_profiler coverage pygments tomli setuptools wheel $*" | cksum | cut -d' ' -f1)
 if [ ! -e "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler coverage pygments "$@" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest line_profiler coverage pygments \
+    "tomli>=1.1; python_version < '3.11'" "$@" >&2
   touch "$stamp"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e . >&2
