@@ -110,7 +110,6 @@ class LineProfiler:
     def __init__(self, *functions):
         self._engine = _engine.Engine()
         self.functions: list = []
-        self.enable_count = 0
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         for func in functions:
             self.add_callable(func)
@@ -179,11 +178,15 @@ class LineProfiler:
     def disable(self) -> None:
         self._engine.disable()
 
+    @property
+    def enable_count(self) -> int:
+        """enable_by_count() calls not yet matched by disable_by_count()."""
+        return self._engine.enable_count
+
     def enable_by_count(self) -> None:
-        """enable(), counted: nested enables need as many disables."""
-        if self.enable_count == 0:
-            self._engine.enable()
-        self.enable_count += 1
+        """enable(), counted: nested enables need as many disables. The count is kept in
+        the engine, so that testing it and switching are one step for other threads."""
+        self._engine.enable_by_count()
 
     def disable_by_count(self) -> None:
         self._count_down(keep_armed=False)
@@ -193,11 +196,7 @@ class LineProfiler:
         stays instrumented (monitoring backend) so that the next call re-enables with a
         flag write instead of re-instrumenting; decorated code only runs through its
         wrapper, so nothing else pays for it. disable() removes the instrumentation."""
-        if self.enable_count <= 0:
-            return
-        self.enable_count -= 1
-        if self.enable_count == 0:
-            self._engine.disable(keep_armed=keep_armed)
+        self._engine.disable_by_count(keep_armed=keep_armed)
 
     def __enter__(self):
         self.enable_by_count()

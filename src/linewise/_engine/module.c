@@ -37,6 +37,11 @@ engine_exec(PyObject *module)
     lw_state *st = lw_get_state(module);
     PyObject *type = NULL;  /* owned */
     st->tool_id = -1;
+    st->switch_lock = PyThread_allocate_lock();
+    if (st->switch_lock == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     lw_timer_init();
     if (lw_linetable_init(&st->extra_index) < 0 || choose_backend(st) < 0) {
         return -1;
@@ -137,7 +142,12 @@ module_clear(PyObject *module)
 static void
 module_free(void *module)
 {
+    lw_state *st = lw_get_state((PyObject *)module);
     (void)module_clear((PyObject *)module);
+    if (st != NULL && st->switch_lock != NULL) {
+        PyThread_free_lock(st->switch_lock);
+        st->switch_lock = NULL;
+    }
 }
 
 static PyModuleDef_Slot module_slots[] = {
