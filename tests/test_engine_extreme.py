@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import backend as _backend
+
 HERE = Path(__file__).parent / "programs" / "engine_extreme"
 
 
@@ -22,4 +24,13 @@ def test_threads_race_enable_and_disable(script):
     # Each loops for about 3 s or until the first miss; before the fix both missed in the
     # first round (4 x 2,000 calls) on the legacy backend, the shared one on both.
     out = run(script, "3")
+    assert out.stdout.strip().splitlines()[-1] == "ok", out.stdout + out.stderr
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring")
+@pytest.mark.parametrize("mode", ["free", "steal", "decorated"])
+def test_tool_id_freed_by_profiled_code(mode):
+    if _backend() != "monitoring":
+        pytest.skip("the sys.monitoring backend's tool id")
+    out = run("tool_id_freed.py", mode)
     assert out.stdout.strip().splitlines()[-1] == "ok", out.stdout + out.stderr

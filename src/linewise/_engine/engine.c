@@ -3,15 +3,24 @@
 #include "events.h"
 
 /* Activates (on) or deactivates this engine's codes. Returns 0, or -1 with an exception;
- * on failure the codes already switched are switched back. */
+ * on failure to activate the codes already switched are switched back, and deactivating
+ * goes on through every code (each keeps its count of active engines right). */
 static int
 set_codes_active(EngineObject *self, lw_state *st, int on)
 {
     Py_ssize_t n = PyList_GET_SIZE(self->codes);
+    PyObject *first_exc = NULL;  /* owned: deactivating, the first failure */
     for (Py_ssize_t i = 0; i < n; i++) {
         CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, i));
         if (e != NULL && lw_backend_code_active(st, e, on) < 0) {
-            if (on) {
+            if (!on) {
+                if (first_exc == NULL) {
+                    first_exc = lw_err_save();
+                }
+                PyErr_Clear();
+                continue;
+            }
+            {
                 /* Undo the ones switched on so far, keeping the first error. */
                 PyObject *saved = lw_err_save();  /* owned */
                 for (Py_ssize_t j = 0; j < i; j++) {
@@ -24,6 +33,10 @@ set_codes_active(EngineObject *self, lw_state *st, int on)
             }
             return -1;
         }
+    }
+    if (first_exc != NULL) {
+        lw_err_restore(first_exc);
+        return -1;
     }
     return 0;
 }
@@ -135,17 +148,21 @@ engine_disarm(EngineObject *self, lw_state *st)
         status = -1;
     }
     if (--st->n_armed == 0) {
-        if (status < 0) {
-            PyErr_Clear();
-        }
+        PyObject *first_exc = status < 0 ? lw_err_save() : NULL;  /* owned: raised last */
         /* Another thread may arm an engine while this one waits: then keep the backend. */
         if (switch_begin(st) < 0) {
-            return -1;
-        }
-        if (st->n_armed == 0 && lw_backend_stop(self->module, st) < 0) {
             status = -1;
         }
-        switch_end(st);
+        else {
+            if (st->n_armed == 0 && lw_backend_stop(self->module, st) < 0) {
+                status = -1;
+            }
+            switch_end(st);
+        }
+        if (first_exc != NULL) {
+            PyErr_Clear();
+            lw_err_restore(first_exc);
+        }
     }
     return status;
 }
