@@ -34,3 +34,36 @@ def test_tool_id_freed_by_profiled_code(mode):
         pytest.skip("the sys.monitoring backend's tool id")
     out = run("tool_id_freed.py", mode)
     assert out.stdout.strip().splitlines()[-1] == "ok", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("mode", ["big", "max", "zero"])
+def test_code_at_the_edges_of_a_line_table(mode):
+    out = run("extreme_code.py", mode)
+    assert out.stdout.strip().splitlines()[-1] == "ok", out.stdout + out.stderr
+
+
+def test_raw_engine_table_at_the_top_of_the_int_range():
+    out = run("raw_int_max.py")
+    assert out.stdout.strip().splitlines()[-1] == "ok", out.stdout + out.stderr
+
+
+def test_run_p_skips_a_function_too_long_to_profile(tmp_path):
+    # `linewise run -p` on a function spanning more lines than a table holds: was an
+    # internal error; now one warning line, the program's own output and status, the
+    # results of what could be profiled saved.
+    from linewise import _engine
+
+    src = ("@profile\ndef small():\n    return 1\n\n\ndef h():\n    a = 1\n"
+           + "\n" * getattr(_engine, "MAX_LINE_SPAN", 10**7) + "    return a\n\n\nprint(h(), small())\n")
+    (tmp_path / "bigprog.py").write_text(src)
+    out = subprocess.run([sys.executable, "-m", "linewise", "run", "-q", "-p", "bigprog.h",
+                          "-o", "out.lw", "bigprog.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == "1 1\n", out.stdout + out.stderr
+    assert out.stderr.count("cannot profile h (") == 1, out.stderr
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr, out.stderr
+    from linewise import load_stats
+
+    stats = load_stats(str(tmp_path / "out.lw"))
+    assert sorted(key[2] for key in stats.timings) == ["small"], stats.timings

@@ -30,6 +30,23 @@ def _line_range(code: types.CodeType) -> tuple[int, int]:
     return first, max([first, *lines])
 
 
+# The highest line number a table may hold: a code at 2**31 - 1 has had CPython's own line
+# arithmetic wrap past it (code.replace(co_firstlineno=...)), and the engine's are C ints.
+_MAX_LINE = 2**31 - 2
+
+
+def _unprofilable(code: types.CodeType, first: int, last: int) -> str | None:
+    """Why linewise cannot profile this code, or None."""
+    if first < 0 or last > _MAX_LINE:
+        return (f"its line numbers ({first}..{last}) are outside 0..{_MAX_LINE} "
+                f"(co_firstlineno {code.co_firstlineno})")
+    span = last - max(first, 1) + 1
+    if span > _engine.MAX_LINE_SPAN:
+        return (f"it spans {span:,} lines ({first}..{last}), more than linewise's limit "
+                f"of {_engine.MAX_LINE_SPAN:,} lines per function")
+    return None
+
+
 def _yield_offsets(code: types.CodeType) -> list[int] | None:
     """Byte offsets where a generator-like frame suspends or resumes (legacy backend)."""
     if not code.co_flags & _GENERATOR_FLAGS:
@@ -147,6 +164,15 @@ class LineProfiler:
         if not isinstance(code, types.CodeType):
             raise TypeError(f"add_code() needs a code object, not {type(code).__name__}")
         first, last = _line_range(code)
+        why = _unprofilable(code, first, last)
+        if why is not None:
+            import warnings
+
+            name = getattr(code, "co_qualname", None) or qualname or code.co_name
+            warnings.warn(f"linewise: cannot profile {name} ({code.co_filename}, line "
+                          f"{code.co_firstlineno}): {why}; skipped", RuntimeWarning,
+                          stacklevel=2)
+            return False
         if not self._engine.add_code(code, first, last, _yield_offsets(code)):
             return False
         self._names[code] = getattr(code, "co_qualname", None) or qualname or code.co_name

@@ -68,6 +68,9 @@ engine_exec(PyObject *module)
         PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
         goto error;
     }
+    if (PyModule_AddIntConstant(module, "MAX_LINE_SPAN", LW_MAX_LINE_SPAN) < 0) {
+        goto error;
+    }
 #ifdef LINEWISE_NULL_HOOK
     if (PyModule_AddIntConstant(module, "null_hook", 1) < 0) {
         goto error;
