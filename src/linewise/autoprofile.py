@@ -314,7 +314,9 @@ class AutoProfile:
         import warnings
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # builtins and the like have nothing to add
+            # Builtins and the like have nothing to add (code that cannot be profiled
+            # still warns).
+            warnings.filterwarnings("ignore", message=r"(?s)linewise: .* has no Python code")
             self.profiler.add_callable(obj)
         for func in self.profiler.functions[before:]:
             code = getattr(func, "__code__", None)

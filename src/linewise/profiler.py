@@ -30,6 +30,23 @@ def _line_range(code: types.CodeType) -> tuple[int, int]:
     return first, max([first, *lines])
 
 
+# The highest line number a table may hold: a code at 2**31 - 1 has had CPython's own line
+# arithmetic wrap past it (code.replace(co_firstlineno=...)), and the engine's are C ints.
+_MAX_LINE = 2**31 - 2
+
+
+def _unprofilable(code: types.CodeType, first: int, last: int) -> str | None:
+    """Why linewise cannot profile this code, or None."""
+    if first < 0 or last > _MAX_LINE:
+        return (f"its line numbers ({first}..{last}) are outside 0..{_MAX_LINE} "
+                f"(co_firstlineno {code.co_firstlineno})")
+    span = last - max(first, 1) + 1
+    if span > _engine.MAX_LINE_SPAN:
+        return (f"it spans {span:,} lines ({first}..{last}), more than linewise's limit "
+                f"of {_engine.MAX_LINE_SPAN:,} lines per function")
+    return None
+
+
 def _yield_offsets(code: types.CodeType) -> list[int] | None:
     """Byte offsets where a generator-like frame suspends or resumes (legacy backend)."""
     if not code.co_flags & _GENERATOR_FLAGS:
@@ -115,7 +132,6 @@ class LineProfiler:
     def __init__(self, *functions):
         self._engine = _engine.Engine()
         self.functions: list = []
-        self.enable_count = 0
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         # Code without a file: {plain key: [one code object per distinct source]}, in the
         # order they were first seen (see key_for).
@@ -156,6 +172,15 @@ class LineProfiler:
         if not isinstance(code, types.CodeType):
             raise TypeError(f"add_code() needs a code object, not {type(code).__name__}")
         first, last = _line_range(code)
+        why = _unprofilable(code, first, last)
+        if why is not None:
+            import warnings
+
+            name = getattr(code, "co_qualname", None) or qualname or code.co_name
+            warnings.warn(f"linewise: cannot profile {name} ({code.co_filename}, line "
+                          f"{code.co_firstlineno}): {why}; skipped", RuntimeWarning,
+                          stacklevel=2)
+            return False
         if not self._engine.add_code(code, first, last, _yield_offsets(code)):
             return False
         self._names[code] = getattr(code, "co_qualname", None) or qualname or code.co_name
@@ -187,11 +212,15 @@ class LineProfiler:
     def disable(self) -> None:
         self._engine.disable()
 
+    @property
+    def enable_count(self) -> int:
+        """enable_by_count() calls not yet matched by disable_by_count()."""
+        return self._engine.enable_count
+
     def enable_by_count(self) -> None:
-        """enable(), counted: nested enables need as many disables."""
-        if self.enable_count == 0:
-            self._engine.enable()
-        self.enable_count += 1
+        """enable(), counted: nested enables need as many disables. The count is kept in
+        the engine, so that testing it and switching are one step for other threads."""
+        self._engine.enable_by_count()
 
     def disable_by_count(self) -> None:
         self._count_down(keep_armed=False)
@@ -201,11 +230,7 @@ class LineProfiler:
         stays instrumented (monitoring backend) so that the next call re-enables with a
         flag write instead of re-instrumenting; decorated code only runs through its
         wrapper, so nothing else pays for it. disable() removes the instrumentation."""
-        if self.enable_count <= 0:
-            return
-        self.enable_count -= 1
-        if self.enable_count == 0:
-            self._engine.disable(keep_armed=keep_armed)
+        self._engine.disable_by_count(keep_armed=keep_armed)
 
     def __enter__(self):
         self.enable_by_count()

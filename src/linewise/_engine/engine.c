@@ -3,15 +3,24 @@
 #include "events.h"
 
 /* Activates (on) or deactivates this engine's codes. Returns 0, or -1 with an exception;
- * on failure the codes already switched are switched back. */
+ * on failure to activate the codes already switched are switched back, and deactivating
+ * goes on through every code (each keeps its count of active engines right). */
 static int
 set_codes_active(EngineObject *self, lw_state *st, int on)
 {
     Py_ssize_t n = PyList_GET_SIZE(self->codes);
+    PyObject *first_exc = NULL;  /* owned: deactivating, the first failure */
     for (Py_ssize_t i = 0; i < n; i++) {
         CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, i));
         if (e != NULL && lw_backend_code_active(st, e, on) < 0) {
-            if (on) {
+            if (!on) {
+                if (first_exc == NULL) {
+                    first_exc = lw_err_save();
+                }
+                PyErr_Clear();
+                continue;
+            }
+            {
                 /* Undo the ones switched on so far, keeping the first error. */
                 PyObject *saved = lw_err_save();  /* owned */
                 for (Py_ssize_t j = 0; j < i; j++) {
@@ -25,7 +34,63 @@ set_codes_active(EngineObject *self, lw_state *st, int on)
             return -1;
         }
     }
+    if (first_exc != NULL) {
+        lw_err_restore(first_exc);
+        return -1;
+    }
     return 0;
+}
+
+/* Takes the right to start or stop the backend. Another thread's switch is waited for
+ * with the GIL released (that thread needs it to finish). This thread's own (Python code
+ * run by the switch: a tracer's callback, an audit hook, a finalizer, enabling a profiler)
+ * cannot be waited for: RuntimeError. Returns 0, or -1 with an exception. */
+static int
+switch_begin(lw_state *st)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    for (;;) {
+        if (!st->switching) {
+            st->switching = 1;
+            st->switch_owner = me;
+            break;
+        }
+        if (st->switch_owner == me) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "linewise: cannot enable a profiler while profiling is being "
+                            "switched on or off (from a trace function or audit hook)");
+            return -1;
+        }
+        if (lw_is_finalizing()) {
+            /* The other thread may never run again (a daemon thread at exit). */
+            PyErr_SetString(PyExc_RuntimeError,
+                            "linewise: profiling is being switched on or off by another "
+                            "thread at interpreter exit");
+            return -1;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        /* Bounded, so that the exit check above is made again now and then. */
+        if (PyThread_acquire_lock_timed(st->switch_lock, 100000, 0) == PY_LOCK_ACQUIRED) {
+            PyThread_release_lock(st->switch_lock);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    /* The lock is free but for a waiter between its acquire and release above: wait for it
+     * without the GIL (others see the switch taken meanwhile and wait). */
+    if (PyThread_acquire_lock(st->switch_lock, NOWAIT_LOCK) != PY_LOCK_ACQUIRED) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(st->switch_lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    return 0;
+}
+
+static void
+switch_end(lw_state *st)
+{
+    st->switching = 0;
+    st->switch_owner = 0;
+    PyThread_release_lock(st->switch_lock);
 }
 
 /* Instruments the engine's codes, starting the backend if it is the first armed engine.
@@ -36,18 +101,17 @@ engine_arm(EngineObject *self, lw_state *st)
     if (self->armed) {
         return 0;
     }
-    if (st->switching) {
-        /* Starting or stopping the backend runs Python code (a trace function seeing
-         * threading's calls, an audit hook); an enable from there would nest a start. */
-        PyErr_SetString(PyExc_RuntimeError,
-                        "linewise: cannot enable a profiler while profiling is being switched "
-                        "on or off (from a trace function or audit hook)");
-        return -1;
-    }
-    if (st->n_armed == 0) {
-        st->switching = 1;
-        int started = lw_backend_start(self->module, st);
-        st->switching = 0;
+    if (st->switching || st->n_armed == 0) {
+        /* Waiting may let other threads run, and arm this engine or stop the backend. */
+        if (switch_begin(st) < 0) {
+            return -1;
+        }
+        if (self->armed) {
+            switch_end(st);
+            return 0;
+        }
+        int started = st->n_armed > 0 ? 0 : lw_backend_start(self->module, st);
+        switch_end(st);
         if (started < 0) {
             return -1;
         }
@@ -56,7 +120,12 @@ engine_arm(EngineObject *self, lw_state *st)
     if (set_codes_active(self, st, 1) < 0) {
         if (--st->n_armed == 0) {
             PyObject *saved = lw_err_save();  /* owned */
-            (void)lw_backend_stop(self->module, st);
+            if (switch_begin(st) == 0) {
+                if (st->n_armed == 0) {
+                    (void)lw_backend_stop(self->module, st);
+                }
+                switch_end(st);
+            }
             lw_err_restore(saved);
         }
         return -1;
@@ -79,14 +148,21 @@ engine_disarm(EngineObject *self, lw_state *st)
         status = -1;
     }
     if (--st->n_armed == 0) {
-        if (status < 0) {
-            PyErr_Clear();
-        }
-        st->switching = 1;
-        if (lw_backend_stop(self->module, st) < 0) {
+        PyObject *first_exc = status < 0 ? lw_err_save() : NULL;  /* owned: raised last */
+        /* Another thread may arm an engine while this one waits: then keep the backend. */
+        if (switch_begin(st) < 0) {
             status = -1;
         }
-        st->switching = 0;
+        else {
+            if (st->n_armed == 0 && lw_backend_stop(self->module, st) < 0) {
+                status = -1;
+            }
+            switch_end(st);
+        }
+        if (first_exc != NULL) {
+            PyErr_Clear();
+            lw_err_restore(first_exc);
+        }
     }
     return status;
 }
@@ -236,6 +312,41 @@ Engine_disable(EngineObject *self, PyObject *args, PyObject *kwds)
 }
 
 static PyObject *
+Engine_enable_by_count(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    /* enable() may let other threads run (a backend switch): they see the count still 0
+     * and enable too, which is idempotent; the count goes up only once this is on. */
+    if (self->enable_count == 0 && engine_enable(self) < 0) {
+        return NULL;
+    }
+    self->enable_count++;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Engine_disable_by_count(EngineObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"keep_armed", NULL};
+    int keep_armed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:disable_by_count", kwlist, &keep_armed)) {
+        return NULL;
+    }
+    if (self->enable_count <= 0) {
+        Py_RETURN_NONE;
+    }
+    if (--self->enable_count == 0 && engine_disable(self, keep_armed) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Engine_get_enable_count(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->enable_count);
+}
+
+static PyObject *
 Engine_get_armed(EngineObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->armed);
@@ -323,6 +434,12 @@ static PyMethodDef Engine_methods[] = {
     {"disable", (PyCFunction)(void (*)(void))Engine_disable, METH_VARARGS | METH_KEYWORDS,
      "disable(keep_armed=False): stop counting (idempotent). keep_armed leaves the code\n"
      "instrumented so that the next enable() is nearly free (monitoring backend only)."},
+    {"enable_by_count", (PyCFunction)Engine_enable_by_count, METH_NOARGS,
+     "enable(), counted: as many disable_by_count() calls turn it off."},
+    {"disable_by_count", (PyCFunction)(void (*)(void))Engine_disable_by_count,
+     METH_VARARGS | METH_KEYWORDS,
+     "disable_by_count(keep_armed=False): undoes one enable_by_count(); the last one\n"
+     "disables (see disable())."},
     {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
     {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
     {NULL, NULL, 0, NULL},
@@ -330,6 +447,8 @@ static PyMethodDef Engine_methods[] = {
 
 static PyGetSetDef Engine_getset[] = {
     {"enabled", (getter)Engine_get_enabled, NULL, "Whether the engine is counting.", NULL},
+    {"enable_count", (getter)Engine_get_enable_count, NULL,
+     "enable_by_count() calls not yet undone.", NULL},
     {"armed", (getter)Engine_get_armed, NULL, "Whether the engine's code is instrumented.", NULL},
     {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
     {NULL, NULL, NULL, NULL, NULL},

@@ -16,7 +16,9 @@
 static inline void
 lw_charge(CodeEntry *e, int line, int64_t ticks)
 {
-    unsigned int idx = (unsigned int)(line - e->first_line);
+    /* In unsigned arithmetic: any int line, even one CPython's own arithmetic wrapped
+     * around, falls outside the table rather than overflowing the subtraction. */
+    unsigned int idx = (unsigned int)line - (unsigned int)e->first_line;
     if (idx >= (unsigned int)e->n_lines) {
         return;  /* 0 (no line yet) or outside the code's range */
     }
@@ -31,8 +33,8 @@ lw_charge(CodeEntry *e, int line, int64_t ticks)
 static inline void
 lw_charge_and_hit(CodeEntry *e, int prev_line, int64_t ticks, int line)
 {
-    unsigned int prev = (unsigned int)(prev_line - e->first_line);
-    unsigned int cur = (unsigned int)(line - e->first_line);
+    unsigned int prev = (unsigned int)prev_line - (unsigned int)e->first_line;  /* as above */
+    unsigned int cur = (unsigned int)line - (unsigned int)e->first_line;
     unsigned int n = (unsigned int)e->n_lines;
     for (int i = 0; i < e->n_slots; i++) {
         LineSlot *slot = &e->slots[i];

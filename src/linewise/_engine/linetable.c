@@ -109,9 +109,15 @@ lw_code_entry_ensure(Py_ssize_t index, PyObject *code, int first_line, int last_
     }
     /* In 64 bits: the difference of two ints can overflow an int. */
     if (first_line < 0 || last_line < first_line ||
-        (long long)last_line - (long long)first_line > 10000000) {
+        (long long)last_line - (long long)first_line >= LW_MAX_LINE_SPAN) {
         PyErr_Format(PyExc_ValueError, "bad line range %d..%d", first_line, last_line);
         return NULL;
+    }
+    if (first_line == 0) {
+        /* Line 0 (co_firstlineno 0, from code.replace) is never counted: a frame's record
+         * says "no line yet" with it, and the time before the first line would go there. */
+        first_line = 1;
+        last_line = last_line < 1 ? 1 : last_line;
     }
     entry = PyMem_RawCalloc(1, sizeof(CodeEntry));
     if (entry == NULL) {

@@ -35,7 +35,8 @@ enum {
 
 typedef struct CodeEntry {
     PyObject *code;          /* borrowed: the entry lives inside the code object's extra slot */
-    int first_line;          /* lowest line of the code (co_firstlineno, the decorator's line) */
+    int first_line;          /* lowest line of the code (co_firstlineno, the decorator's line),
+                                at least 1: 0 is "no line yet" in the frame records */
     int n_lines;             /* lines covered: first_line .. first_line + n_lines - 1 */
     int kind;                /* LW_KIND_* */
     int active;              /* enabled engines holding this code; events are on while > 0 */
@@ -47,6 +48,10 @@ typedef struct CodeEntry {
     Py_ssize_t n_yield_map;
     unsigned char *yield_map;  /* owned, may be NULL */
 } CodeEntry;
+
+/* The most lines one code's table spans (last - first + 1): the table is a dense array of
+ * 16 bytes a line for each profiler. Code spanning more is skipped (profiler.py warns). */
+#define LW_MAX_LINE_SPAN 10000000
 
 /* Requests the code-extra index for this interpreter. Returns 0, or -1 with an exception. */
 int lw_linetable_init(Py_ssize_t *index);

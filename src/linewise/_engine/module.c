@@ -37,6 +37,11 @@ engine_exec(PyObject *module)
     lw_state *st = lw_get_state(module);
     PyObject *type = NULL;  /* owned */
     st->tool_id = -1;
+    st->switch_lock = PyThread_allocate_lock();
+    if (st->switch_lock == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     lw_timer_init();
     if (lw_linetable_init(&st->extra_index) < 0 || choose_backend(st) < 0) {
         return -1;
@@ -61,6 +66,9 @@ engine_exec(PyObject *module)
     const char *backend = st->backend == LW_BACKEND_MONITORING ? "monitoring" : "legacy";
     if (PyModule_AddStringConstant(module, "backend", backend) < 0 ||
         PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
+        goto error;
+    }
+    if (PyModule_AddIntConstant(module, "MAX_LINE_SPAN", LW_MAX_LINE_SPAN) < 0) {
         goto error;
     }
 #ifdef LINEWISE_NULL_HOOK
@@ -137,7 +145,12 @@ module_clear(PyObject *module)
 static void
 module_free(void *module)
 {
+    lw_state *st = lw_get_state((PyObject *)module);
     (void)module_clear((PyObject *)module);
+    if (st != NULL && st->switch_lock != NULL) {
+        PyThread_free_lock(st->switch_lock);
+        st->switch_lock = NULL;
+    }
 }
 
 static PyModuleDef_Slot module_slots[] = {

@@ -241,6 +241,83 @@ tool_is_free(lw_state *st, int id)
     return is_free;
 }
 
+/* Undoes our register_callback calls on tool `id`, leaving alone any callback that is
+ * not ours (another tool has the id now). Never raises. */
+static void
+drop_our_callbacks(lw_state *st, int id)
+{
+    PyObject *pending = lw_err_save();  /* owned */
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
+        PyObject *old = PyObject_CallMethod(st->monitoring, "register_callback", "iOO", id,
+                                            PyTuple_GET_ITEM(pair, 0), Py_None);  /* owned */
+        if (old == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        if (old != Py_None && old != PyTuple_GET_ITEM(pair, 1)) {
+            PyObject *back = PyObject_CallMethod(st->monitoring, "register_callback", "iOO",
+                                                 id, PyTuple_GET_ITEM(pair, 0), old);
+            if (back == NULL) {
+                PyErr_Clear();
+            }
+            Py_XDECREF(back);
+        }
+        Py_DECREF(old);
+    }
+    lw_err_restore(pending);
+}
+
+/* Whether our tool id is still ours: profiled code may have called free_tool_id() on it
+ * (and another tool may have taken it since). A freed id is taken back, so that its
+ * events can be switched off and it freed again properly; one taken by another tool is
+ * left to it, our callbacks removed from it. Either way one RuntimeWarning. Returns 1
+ * (still or again ours), 0 (lost: tool_id is -1 now), or -1 with an exception (the
+ * warning raised). */
+static int
+check_tool(lw_state *st)
+{
+    int id = st->tool_id;
+    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", id);  /* owned */
+    if (name == NULL) {
+        return -1;
+    }
+    int ours = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "linewise") == 0;
+    if (ours) {
+        Py_DECREF(name);
+        return 1;
+    }
+    int status = 1;
+    if (name == Py_None) {
+        if (call_monitoring(st, "use_tool_id", "(is)", id, "linewise") < 0) {
+            PyErr_Clear();
+            drop_our_callbacks(st, id);
+            st->tool_id = -1;
+            status = 0;
+        }
+        if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                             "linewise: profiled code freed linewise's sys.monitoring tool id "
+                             "%d (sys.monitoring.free_tool_id) while profiling; linewise took it "
+                             "back to switch its events off. Lines run meanwhile may be "
+                             "missing from the results.", id) < 0) {
+            status = -1;
+        }
+    }
+    else {
+        drop_our_callbacks(st, id);
+        st->tool_id = -1;
+        status = 0;
+        if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                             "linewise: profiled code freed linewise's sys.monitoring tool id "
+                             "%d while profiling, and %R took it; left to that tool. Lines run "
+                             "after that may be missing from the results.", id, name) < 0) {
+            status = -1;
+        }
+    }
+    Py_DECREF(name);
+    return status;
+}
+
 int
 lw_monitoring_start(lw_state *st)
 {
@@ -300,7 +377,7 @@ lw_monitoring_stop(lw_state *st)
     int id = st->tool_id;
     PyObject *first_exc = NULL;  /* owned: the first failure, raised at the end */
     if (id < 0 || st->monitoring == NULL || st->callbacks == NULL) {
-        return 0;  /* never started, or the module is being torn down */
+        return 0;  /* never started, lost (check_tool), or the module is being torn down */
     }
     /* Undo every step even if one fails, so the tool id is never left half set up. */
 #define STEP(call)                                          \
@@ -308,6 +385,10 @@ lw_monitoring_stop(lw_state *st)
         first_exc = PyErr_GetRaisedException();             \
     }                                                       \
     PyErr_Clear();
+    STEP(check_tool(st));  /* a warning turned into an error still lets the rest run */
+    if (st->tool_id < 0) {
+        goto done;  /* lost to another tool: nothing of ours left to undo */
+    }
     STEP(call_monitoring(st, "set_events", "(ii)", id, 0));
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
         PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
@@ -316,6 +397,7 @@ lw_monitoring_stop(lw_state *st)
     }
     STEP(call_monitoring(st, "free_tool_id", "(i)", id));
 #undef STEP
+done:
     st->tool_id = -1;
     if (first_exc != NULL) {
         PyErr_SetRaisedException(first_exc);
@@ -329,6 +411,10 @@ lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
 {
     if (st->tool_id < 0 || st->monitoring == NULL) {
         return 0;
+    }
+    int ours = check_tool(st);
+    if (ours <= 0) {
+        return ours;
     }
     return call_monitoring(st, "set_local_events", "(iOl)", st->tool_id, code,
                            on ? local_events : 0L);

@@ -21,7 +21,12 @@ typedef struct {
     PyTypeObject *engine_type;  /* owned */
     int backend;                /* LW_BACKEND_*, fixed at import */
     int n_armed;                /* engines armed now; the backend is on while > 0 */
-    int switching;              /* the backend is being started or stopped */
+    int switching;              /* the backend is being started or stopped, by the thread
+                                   switch_owner, which holds switch_lock meanwhile: the
+                                   switch runs Python code, so the GIL may pass to another
+                                   thread, which then waits on the lock (GIL released) */
+    unsigned long switch_owner;
+    PyThread_type_lock switch_lock;  /* owned */
     uint64_t epoch;             /* bumped each time the backend starts: older thread
                                    stacks (frames.h) are stale and get cleared */
     SuspendTable suspended;     /* generator frames parked at a yield or await */
@@ -62,6 +67,9 @@ typedef struct {
 
 typedef struct EngineObject {
     PyObject_HEAD
+    Py_ssize_t enable_count;  /* enable_by_count() calls not yet matched by disable_by_count():
+                                 kept here so that the test and the switch are one step under
+                                 the GIL (a Python-level counter lost calls between threads) */
     int enabled;        /* events are counted in this engine's slots while nonzero */
     int armed;          /* its codes are instrumented (implied by enabled). An engine
                            disabled with keep_armed stays armed, so that the next enable
