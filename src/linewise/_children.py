@@ -19,14 +19,24 @@ import sys
 TAKEN_ENV = "LINEWISE_PARENT_OUTPUTS"
 _KEY = "linewise_builtin_profile"
 
+#: True in a spawn/forkserver child of `linewise run`: explicit mode stays off there
+#: (LINEWISE=1 inherited from the runner's environment would save to a file named after
+#: the child's command line, before multiprocessing has given it the program's).
+spawned_by_runner = False
+
 
 def install_builtin_profile():
     """In a spawned child: ``profile`` in builtins (if the program has none there)."""
     import builtins
 
-    if not hasattr(builtins, "profile"):
-        from .explicit import profile
+    global spawned_by_runner
+    spawned_by_runner = True
+    from .explicit import profile
 
+    # Importing linewise (to get here) has just switched explicit mode on if LINEWISE=1
+    # is inherited: off again, nothing has run yet.
+    profile._stand_down()
+    if not hasattr(builtins, "profile"):
         builtins.profile = profile
 
 
@@ -92,6 +102,16 @@ def patch_multiprocessing():
 def taken_outputs() -> list:
     """The results files ancestors of this process will write."""
     return [p for p in os.environ.get(TAKEN_ENV, "").split(os.pathsep) if p]
+
+
+def release_output(path) -> None:
+    taken = taken_outputs()
+    if path in taken:
+        taken.remove(path)
+        if taken:
+            os.environ[TAKEN_ENV] = os.pathsep.join(taken)
+        else:
+            del os.environ[TAKEN_ENV]
 
 
 def claim_output(path) -> None:

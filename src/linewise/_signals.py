@@ -8,8 +8,8 @@ the parent still sees a death by that signal (128+N in a shell). A signal that i
 (``nohup``) or already handled is left alone; a handler the program installs later
 replaces ours, and the results are then saved when the program exits.
 
-Not in the list: SIGINT (KeyboardInterrupt, handled by the callers), SIGPIPE (ignored by
-Python), SIGKILL and SIGSTOP (cannot be caught), and the signals raised at a faulting
+Not in the list: SIGINT (KeyboardInterrupt, handled by the callers), SIGPIPE and SIGXFSZ
+(ignored by Python: writes fail with an error instead), SIGKILL and SIGSTOP (cannot be caught), and the signals raised at a faulting
 instruction or by abort() (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS):
 after those the process is not in a state to run Python code, and a Python handler only
 runs once the faulting C code has returned, which it does not.
@@ -29,7 +29,7 @@ __all__ = ["FATAL_SIGNALS", "Guard", "signal_name"]
 
 def _fatal_signals() -> tuple:
     names = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU",
-             "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGPWR", "SIGIO", "SIGPOLL", "SIGSTKFLT",
+             "SIGVTALRM", "SIGPROF", "SIGPWR", "SIGIO", "SIGPOLL", "SIGSTKFLT",
              "SIGLOST")
     found = [getattr(signal, name) for name in names if hasattr(signal, name)]
     if hasattr(signal, "SIGRTMIN") and hasattr(signal, "SIGRTMAX"):

@@ -183,6 +183,28 @@ class Profile:
         with self._guard.finishing():
             self._save(None)
 
+    def _stand_down(self):
+        """Explicit mode off as if never on (a spawn child of `linewise run`)."""
+        if self._runner or self._profiler is None:
+            return
+        self._profiler.disable()
+        self._profiler = None
+        self._output = None
+        if self._hooked:
+            atexit.unregister(self._at_exit)
+            self._hooked = False
+        if self._guard is not None:
+            self._guard._drop_handlers()
+            self._guard = None
+        self._release_claims()
+
+    def _release_claims(self):
+        from ._children import release_output
+
+        for path in self._claimed:
+            release_output(path)
+        self._claimed.clear()
+
     def _save(self, signum):
         """Saves, reports and says so; signum: the signal ending the process, if any."""
         if self._profiler is None or self._runner:
@@ -242,6 +264,7 @@ class Profile:
         was on, hands over what it has marked and stops)."""
         if self._guard is not None:  # the runner handles the signals
             self._guard._drop_handlers()
+        self._release_claims()  # and says which file is taken
         if self._profiler is not None:
             old = self._profiler
             old.disable()
@@ -272,5 +295,12 @@ class Profile:
 
 profile = Profile()
 
-if os.environ.get("LINEWISE", "").strip().lower() in _TRUE:
-    profile.enable()
+def _auto_enable():
+    from . import _children
+
+    if (os.environ.get("LINEWISE", "").strip().lower() in _TRUE
+            and not _children.spawned_by_runner):
+        profile.enable()
+
+
+_auto_enable()
