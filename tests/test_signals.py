@@ -15,7 +15,6 @@ import textwrap
 import pytest
 
 from linewise import load_stats
-from linewise._signals import FATAL_SIGNALS
 
 TIMEOUT = 60
 
@@ -142,6 +141,12 @@ def test_shell_sees_128_plus_n(tmp_path):
 
 def test_every_listed_signal_saves(tmp_path):
     """The whole list (real-time signals too), one program per signal, in run mode."""
+    from linewise._signals import FATAL_SIGNALS
+
+    assert {signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGRTMAX} <= set(
+        FATAL_SIGNALS)
+    assert not {signal.SIGINT, signal.SIGPIPE, signal.SIGSEGV, signal.SIGABRT} & set(
+        FATAL_SIGNALS)
     script = write(tmp_path, "prog.py", BLOCKED)
     for signum in FATAL_SIGNALS:
         out_file = tmp_path / f"s{signum}.lw"
@@ -384,7 +389,7 @@ if __name__ == "__main__":
 def test_spawned_children_see_the_builtin_profile(tmp_path, method, kind):
     script = write(tmp_path, "prog.py", POOL)
     result = subprocess.run([*run_cmd(script, False), method, kind], cwd=tmp_path,
-                            env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+                            env=_env(), capture_output=True, text=True, timeout=30,
                             preexec_fn=_no_core)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "180\n"
