@@ -519,8 +519,24 @@ class _Runner:
             status = self._run_setup(setup, module.__dict__)
             if status is not None:
                 return status
+        from ._children import claim_output, patch_multiprocessing
+        from ._signals import Guard
+
+        if self.output_path is not None:
+            claim_output(self.output_path)  # LINEWISE=1 children must not write there
+        patch_multiprocessing()  # spawn children see the builtin profile
+
+        def on_signal(signum):
+            profiler.disable_by_count()
+            self._finish(profiler, auto, 0, False, output, unit, top, signum=signum)
+
+        guard = Guard(on_signal)
+        guard.install()
         status, interrupted = self._execute(profiler, module.__dict__)
-        return self._finish(profiler, auto, status, interrupted, output, unit, top)
+        if not guard.owner:  # a forked child returning: the results are the parent's
+            return status
+        with guard.finishing():
+            return self._finish(profiler, auto, status, interrupted, output, unit, top)
 
     # -- before: the program, its options ----------------------------------------------
 
@@ -764,7 +780,9 @@ class _Runner:
         encoding = getattr(stream, "encoding", None) or "utf-8"
         return open(fd, "w", closefd=False, encoding=encoding, errors="backslashreplace")
 
-    def _finish(self, profiler, auto, status, interrupted, output, unit, top) -> int:
+    def _finish(self, profiler, auto, status, interrupted, output, unit, top,
+                signum=None) -> int:
+        """Saves and reports; signum: the signal ending the process (see _signals)."""
         settings = self.settings
         quiet = settings.flag("quiet")
         _flush()
@@ -808,6 +826,11 @@ class _Runner:
                     status = 130
         if interrupted:
             messages.append(f"{PROG}: interrupted, results are partial")
+        if signum is not None:
+            from ._signals import signal_name
+
+            messages.append(f"{PROG}: terminated by {signal_name(signum)}, results are "
+                            "partial")
         _flush()
         stderr = self._stream("stderr")
         for message in messages:

@@ -77,6 +77,8 @@ class Profile:
         self._output = None  # explicit mode's results path (None: none)
         self._report = True  # explicit mode prints the report at exit
         self._hooked = False  # explicit mode's atexit handler is registered
+        self._guard = None  # explicit mode's signal handlers (see linewise._signals)
+        self._claimed: set = set()  # results files this process told its children about
 
     # -- marking -----------------------------------------------------------------------
 
@@ -116,17 +118,31 @@ class Profile:
         "-" for none). Under `linewise run` the runner's options apply instead."""
         if self._runner:
             return
+        from ._children import claim_output, taken_outputs
+
+        path = explicit_output_path(output)
+        if path is not None and path in taken_outputs() and path not in self._claimed:
+            # A child (LINEWISE=1 is inherited) whose results would overwrite its
+            # parent's: it does not profile.
+            return
         if self._profiler is None:
             from .profiler import LineProfiler
 
             self._start(LineProfiler())
         elif self._profiler.enable_count == 0:  # after disable()
             self._profiler.enable_by_count()
-        self._output = explicit_output_path(output)
+        self._output = path
         self._report = report
+        if path is not None:
+            claim_output(path)
+            self._claimed.add(path)
         if not self._hooked:
+            from ._signals import Guard
+
             atexit.register(self._at_exit)
             self._hooked = True
+            self._guard = Guard(self._save)
+            self._guard.install()
 
     def disable(self):
         """Stops collecting (what was collected is still reported and written at exit)."""
@@ -160,9 +176,40 @@ class Profile:
                 self._profiler.add_callable(item)
 
     def _at_exit(self):
-        """Explicit mode's end: save the results, print the report, say where they are."""
+        """Explicit mode's end: save the results, print the report, say where they are
+        (in the process that enabled it: not in a forked child)."""
+        if self._profiler is None or self._runner or not self._guard.owner:
+            return
+        with self._guard.finishing():
+            self._save(None)
+
+    def _stand_down(self):
+        """Explicit mode off as if never on (a spawn child of `linewise run`)."""
+        if self._runner or self._profiler is None:
+            return
+        self._profiler.disable()
+        self._profiler = None
+        self._output = None
+        if self._hooked:
+            atexit.unregister(self._at_exit)
+            self._hooked = False
+        if self._guard is not None:
+            self._guard._drop_handlers()
+            self._guard = None
+        self._release_claims()
+
+    def _release_claims(self):
+        from ._children import release_output
+
+        for path in self._claimed:
+            release_output(path)
+        self._claimed.clear()
+
+    def _save(self, signum):
+        """Saves, reports and says so; signum: the signal ending the process, if any."""
         if self._profiler is None or self._runner:
             return
+        from ._signals import signal_name
         from .cli import shown_path
         from .results import dump_stats
 
@@ -192,6 +239,9 @@ class Profile:
             shown = shown_path(self._output)
             print(f"linewise: results saved to {shown} (view them with: linewise view "
                   f"{shown})", file=sys.stderr)
+        if signum is not None:
+            print(f"linewise: terminated by {signal_name(signum)}, results are partial",
+                  file=sys.stderr)
 
     def _print(self, stats):
         from .cli import parse_unit, print_report
@@ -212,6 +262,9 @@ class Profile:
     def _attach_runner(self, profiler):
         """Makes this object collect into the runner's `profiler` (explicit mode, if it
         was on, hands over what it has marked and stops)."""
+        if self._guard is not None:  # the runner handles the signals
+            self._guard._drop_handlers()
+        self._release_claims()  # and says which file is taken
         if self._profiler is not None:
             old = self._profiler
             old.disable()
@@ -242,5 +295,12 @@ class Profile:
 
 profile = Profile()
 
-if os.environ.get("LINEWISE", "").strip().lower() in _TRUE:
-    profile.enable()
+def _auto_enable():
+    from . import _children
+
+    if (os.environ.get("LINEWISE", "").strip().lower() in _TRUE
+            and not _children.spawned_by_runner):
+        profile.enable()
+
+
+_auto_enable()
