@@ -401,3 +401,40 @@ def test_dash_means_do_not_save(here):
     assert "results neither saved" in r.stderr
     assert not (here / "-").exists()
     assert sorted(os.listdir(here)) == ["in.lw", "prog.py"]
+
+
+# -- the engine's entry points -----------------------------------------------------------
+
+
+def test_write_file_and_output_target_reject_bad_arguments(tmp_path):
+    from linewise import _engine
+
+    for call in (lambda: _engine.write_file(str(tmp_path / "x")),
+                 lambda: _engine.write_file(str(tmp_path / "x"), "text"),
+                 lambda: _engine.write_file(str(tmp_path / "x"), bytearray(b"x")),
+                 lambda: _engine.write_file(3.5, b"x"),
+                 lambda: _engine.output_target(),
+                 lambda: _engine.output_target(None)):
+        with pytest.raises(TypeError):
+            call()
+    with pytest.raises(ValueError):
+        _engine.write_file("a\0b", b"x")
+    with pytest.raises(ValueError):
+        _engine.output_target("a\0b")
+    assert os.listdir(tmp_path) == []
+
+
+def test_output_target_says_where_and_how(tmp_path):
+    from linewise import _engine
+
+    (tmp_path / "f").write_bytes(b"")
+    (tmp_path / "l").symlink_to("f")
+    os.mkfifo(tmp_path / "p")
+    assert _engine.output_target(str(tmp_path / "l")) == (str(tmp_path / "f"), "file")
+    assert _engine.output_target(os.fsencode(tmp_path / "new")) == (
+        os.fsencode(tmp_path / "new"), "new")
+    assert _engine.output_target(tmp_path / "p") == (str(tmp_path / "p"), "fifo")
+    with pytest.raises(IsADirectoryError):
+        _engine.output_target(str(tmp_path))
+    _engine.write_file(tmp_path / "l", b"page")
+    assert (tmp_path / "l").is_symlink() and (tmp_path / "f").read_bytes() == b"page"

@@ -1438,6 +1438,8 @@ lw_write_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *fspath = NULL;   /* owned */
     PyObject *encoded = NULL;  /* owned: bytes */
+    const unsigned char *data; /* borrowed from args[1] */
+    size_t len;
     unsigned long nonce;
     int err;
     (void)module;
@@ -1455,10 +1457,11 @@ lw_write_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (convert_path(args[0], &fspath, &encoded) < 0) {
         goto error;
     }
+    data = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    len = (size_t)PyBytes_GET_SIZE(args[1]);
     nonce = take_nonce();
     Py_BEGIN_ALLOW_THREADS
-    err = write_output(PyBytes_AS_STRING(encoded), (const unsigned char *)PyBytes_AS_STRING(args[1]),
-                       (size_t)PyBytes_GET_SIZE(args[1]), nonce);
+    err = write_output(PyBytes_AS_STRING(encoded), data, len, nonce);
     Py_END_ALLOW_THREADS
     if (err != 0) {
         set_output_error(err, fspath);
@@ -1504,7 +1507,8 @@ lw_output_target(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     kind = t.kind == TARGET_NEW ? "new" : t.kind == TARGET_FILE ? "file"
            : S_ISFIFO(t.st.st_mode) ? "fifo" : "device";
-    target = PyBytes_Check(fspath) ? PyBytes_FromString(t.path) : PyUnicode_DecodeFSDefault(t.path);
+    target = PyBytes_Check(fspath) ? PyBytes_FromString(t.path)
+                                   : PyUnicode_DecodeFSDefault(t.path);
     PyMem_RawFree(t.path);
     if (target == NULL) {
         goto error;
