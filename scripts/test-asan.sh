@@ -62,7 +62,7 @@ build_venv() {
   tree=build/asan-$ver/tree
   rm -rf "$tree"
   mkdir -p "$tree"
-  cp -R setup.py pyproject.toml README.md src "$tree"/ || return 1
+  cp -R setup.py pyproject.toml README.md LICENSE MANIFEST.in src "$tree"/ || return 1
   find "$tree" \( -name '*.so' -o -name '__pycache__' -o -name '*.egg-info' \) -prune -exec rm -rf {} +
   (cd "$tree" && LINEWISE_CFLAGS="$flags" "$root/$venv/bin/python" -m pip install -q \
     --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall . >&2) || return 1

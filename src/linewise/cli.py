@@ -14,6 +14,7 @@ error in the program, unreadable results files, results that could not be writte
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import sys
@@ -964,19 +965,30 @@ def cmd_view(tokens, state) -> int:
                      description="Prints the report of saved results; several files are "
                                  "summed line by line.",
                      epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (.lw)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
     _add_report_options(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--html", metavar="OUT",
                         help="write the report as one self-contained HTML page to OUT")
     output.add_argument("--json", action="store_true",
-                        help="print the results as JSON (format: docs/json-schema.json)")
+                        help="print the results as JSON (its JSON Schema: "
+                             f"{PROG} view --json-schema)")
+    output.add_argument("--json-schema", action="store_true",
+                        help="print the JSON Schema of --json's output and exit (no FILE)")
     _add_common(parser)
     opts = _parse(parser, tokens, state)
+    if opts.json_schema:
+        if opts.files:
+            parser.error("--json-schema takes no FILE")
+        return _print_json_schema()
+    if not opts.files:
+        parser.error("the following arguments are required: FILE")
     settings = _Settings(opts, _load_config(opts))
     if settings.flag("traceback"):
         state["traceback"] = True
     unit, top = settings.unit(), settings.top()
+    if opts.html is not None:
+        _check_page(opts.html)
     stats = _load_results(opts.files)
     if opts.html is not None or opts.json:
         from .results import LineStats
@@ -1004,6 +1016,28 @@ def cmd_view(tokens, state) -> int:
     except BrokenPipeError:
         _silence_stdout()
     return 0
+
+
+def _print_json_schema() -> int:
+    """Prints the JSON Schema of `view --json` (shipped in the package)."""
+    from importlib.resources import files
+
+    text = files(__package__).joinpath("json-schema.json").read_text(encoding="utf-8")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    return 0
+
+
+def _check_page(path) -> None:
+    """check_writable for an HTML page, before anything is loaded; a page that cannot be
+    written fails as writing it would (exit status 1)."""
+    try:
+        check_writable(path, "the page")
+    except UsageError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _write_page(write, path, *args, **kwargs):
@@ -1053,6 +1087,8 @@ def cmd_diff(tokens, state) -> int:
             raise UsageError(f"-u/--unit: {exc}") from None
     from .diff import diff_stats, write_text
 
+    if opts.html is not None:
+        _check_page(opts.html)
     diff = diff_stats(_load_results([opts.before]), _load_results([opts.after]),
                       opts.before, opts.after)
     if opts.html is not None:
@@ -1106,21 +1142,33 @@ def shown_path(path) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
-def check_writable(path) -> None:
-    """Raises UsageError unless results can be written to `path` (its directory exists
-    and accepts new files: results are written to a temporary file, then renamed)."""
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write results to {path}: it is a directory")
-    directory = os.path.dirname(path) or "."
+def check_writable(path, what="results") -> None:
+    """Raises UsageError unless `what` can be written to `path` as linewise writes files
+    (``_engine.write_file``): a symlink is followed; a new or regular file is replaced
+    through a temporary file, so its directory must exist and accept new files; a device
+    or a FIFO is written through, so it must be writable; a directory or a socket is
+    refused. Opens nothing at `path` (a FIFO would block)."""
+    from . import _engine
+
+    try:
+        target, kind = _engine.output_target(path)
+    except OSError as exc:
+        why = "it is a directory" if exc.errno == errno.EISDIR else exc.strerror or exc
+        raise UsageError(f"cannot write {what} to {path}: {why}") from None
+    if kind in ("device", "fifo"):
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"cannot write {what} to {path}: permission denied")
+        return
+    directory = os.path.dirname(target) or "."
     if not os.path.isdir(directory):
-        raise UsageError(f"cannot write results to {path}: directory {directory} does not "
+        raise UsageError(f"cannot write {what} to {path}: directory {directory} does not "
                          "exist")
     import tempfile
 
     try:
         fd, probe = tempfile.mkstemp(prefix=".linewise-", suffix=".probe", dir=directory)
     except OSError as exc:
-        raise UsageError(f"cannot write results to {path}: directory {directory} is not "
+        raise UsageError(f"cannot write {what} to {path}: directory {directory} is not "
                          f"writable ({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(probe)

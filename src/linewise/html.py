@@ -323,8 +323,10 @@ def _page(kind, title, heading, summary, overview, functions) -> str:
 
 
 def _write_file(path, text) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    # As every file linewise writes: atomically, following symlinks, through devices.
+    from . import _engine
+
+    _engine.write_file(path, text.encode("utf-8"))
 
 
 # --- the report of one results file -----------------------------------------------------

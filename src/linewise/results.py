@@ -101,7 +101,10 @@ def default_meta() -> dict:
 
 
 def dump_stats(stats: LineStats, path) -> None:
-    """Writes `stats` to `path` atomically (a temporary file renamed into place).
+    """Writes `stats` to `path` as linewise writes every file: atomically (a temporary
+    file beside the target, renamed into place; an existing file keeps its mode), following
+    a symlink to the file it names, and writing through a device or a FIFO instead of
+    replacing it. A directory or a socket at `path` is refused.
 
     A function with no entry in ``stats.sources`` gets its source from linecache (lines
     first_lineno through its last timed line) when the file can be read, so the results

@@ -1,5 +1,6 @@
-/* results.c: the results file (.lw): an atomic writer, and a parser that trusts nothing in
- * the bytes it is given.
+/* results.c: the results file (.lw) and the writer of every output file (atomic, never
+ * clobbering a device or a symlink), and a parser that trusts nothing in the bytes it is
+ * given.
  *
  * docs/results-format.md describes the layout byte by byte; keep the two in step, and bump
  * LW_RESULTS_VERSION for any change a version-1 reader would misread. The CRC-32 guards
@@ -8,9 +9,12 @@
  */
 #include "results.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -981,25 +985,224 @@ put_body(Buf *b, PyObject *payload)
     return 0;
 }
 
+/* ----------------------------------------------------------------------------------------
+ * Output files. Every file linewise writes (results, HTML pages) goes through write_output,
+ * so the same rules hold for all of them:
+ *  - symlinks are followed to the end of the chain and the file they name is written; a
+ *    dangling symlink gets its target created, as cp does;
+ *  - a regular file (or nothing yet) is replaced atomically: a temporary file in the
+ *    target's directory, flushed, then renamed over it. An existing file keeps its mode
+ *    (and owner and group where we may set them); a new one gets 0666 & ~umask;
+ *  - a character or block device or a FIFO is written through (opened and written, never
+ *    replaced): /dev/null discards, a FIFO's reader receives the bytes;
+ *  - a directory (EISDIR), a socket or anything else (LW_ESOCKET, LW_EKIND) is refused.
+ * Before an atomic write, temporary files of the same target left by dead writers (kill -9)
+ * are removed.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Errors of our own, beside errno values (which are positive). */
+enum { LW_ESOCKET = -2, LW_EKIND = -3 };
+
+enum { MAX_SYMLINKS = 40 };  /* as Linux's own limit, then ELOOP */
+
+typedef enum { TARGET_NEW, TARGET_FILE, TARGET_THROUGH } TargetKind;
+
+/* What write_output writes to, once symlinks are resolved. */
+typedef struct {
+    char *path;       /* owned (PyMem_Raw) */
+    TargetKind kind;
+    struct stat st;   /* of path, unless kind is TARGET_NEW */
+} Target;
+
+/* Length of the directory part of path (up to its last slash, kept only when it is the
+ * root's), or -1 when path has no slash. */
+static Py_ssize_t
+dir_length(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash == NULL ? -1 : slash == path ? 1 : (Py_ssize_t)(slash - path);
+}
+
+/* A new PyMem_Raw string: the directory part of path ("." when it has none). */
+static char *
+dir_of(const char *path)
+{
+    Py_ssize_t n = dir_length(path);
+    char *dir = PyMem_RawMalloc(n < 0 ? 2 : (size_t)n + 1);
+    if (dir == NULL) {
+        return NULL;
+    }
+    if (n < 0) {
+        strcpy(dir, ".");
+    }
+    else {
+        memcpy(dir, path, (size_t)n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* Follows the symlinks at path into t (t->path is then owned by the caller). Returns 0,
+ * an errno value, LW_ESOCKET or LW_EKIND (t->path NULL). Runs without the GIL. */
+static int
+resolve_target(const char *path, Target *t)
+{
+    size_t n = strlen(path) + 1;
+    char *cur = PyMem_RawMalloc(n);  /* owned */
+    char *link = NULL;               /* owned */
+    int err = 0;
+    t->path = NULL;
+    if (cur == NULL) {
+        return ENOMEM;
+    }
+    memcpy(cur, path, n);
+    for (int hops = 0;; hops++) {
+        if (lstat(cur, &t->st) != 0) {
+            if (errno != ENOENT) {
+                err = errno;
+                goto error;
+            }
+            t->kind = TARGET_NEW;
+            break;
+        }
+        mode_t mode = t->st.st_mode;
+        if (!S_ISLNK(mode)) {
+            if (S_ISREG(mode)) {
+                t->kind = TARGET_FILE;
+            }
+            else if (S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode)) {
+                t->kind = TARGET_THROUGH;
+            }
+            else {
+                err = S_ISDIR(mode) ? EISDIR : S_ISSOCK(mode) ? LW_ESOCKET : LW_EKIND;
+                goto error;
+            }
+            break;
+        }
+        if (hops == MAX_SYMLINKS) {
+            err = ELOOP;
+            goto error;
+        }
+        link = PyMem_RawMalloc(PATH_MAX);
+        if (link == NULL) {
+            err = ENOMEM;
+            goto error;
+        }
+        ssize_t got = readlink(cur, link, PATH_MAX);
+        if (got < 0 || got >= PATH_MAX) {
+            err = got < 0 ? errno : ENAMETOOLONG;
+            goto error;
+        }
+        link[got] = '\0';
+        /* A relative link is relative to the directory holding it. */
+        Py_ssize_t keep = link[0] == '/' ? -1 : dir_length(cur);
+        size_t size = (keep < 0 ? 0 : (size_t)keep + 1) + (size_t)got + 1;
+        char *next = PyMem_RawMalloc(size);
+        if (next == NULL) {
+            err = ENOMEM;
+            goto error;
+        }
+        if (keep < 0) {
+            memcpy(next, link, (size_t)got + 1);
+        }
+        else {
+            /* keep is 1 for a link in "/": no second slash. */
+            const char *sep = cur[keep - 1] == '/' ? "" : "/";
+            (void)snprintf(next, size, "%.*s%s%s", (int)keep, cur, sep, link);
+        }
+        PyMem_RawFree(cur);
+        PyMem_RawFree(link);
+        link = NULL;
+        cur = next;
+    }
+    t->path = cur;
+    return 0;
+error:
+    PyMem_RawFree(link);
+    PyMem_RawFree(cur);
+    return err;
+}
+
+/* Reads the decimal digits at *p (no sign; a leading zero only for 0 itself, as printf
+ * writes them) into *value and moves *p past them. Returns 0, or -1 when there are none,
+ * more than max_digits, or a leading zero. */
+static int
+take_digits(const char **p, int max_digits, unsigned long long *value)
+{
+    const char *s = *p;
+    int n = 0;
+    *value = 0;
+    while (s[n] >= '0' && s[n] <= '9') {
+        if (n == max_digits) {
+            return -1;
+        }
+        *value = *value * 10 + (unsigned long long)(s[n] - '0');
+        n++;
+    }
+    if (n == 0 || (n > 1 && s[0] == '0')) {
+        return -1;
+    }
+    *p = s + n;
+    return 0;
+}
+
+/* Removes the temporary files write_atomic left beside path when its process died
+ * mid-write: exactly "<name>.<pid>.<n>.tmp", regular files, whose pid runs no process
+ * (kill(pid, 0) fails with ESRCH). A live process's, even another user's (EPERM), and
+ * ours (another thread may be writing) are left alone. Best effort. Runs without the GIL. */
+static void
+remove_stale(const char *path)
+{
+    char *dir = dir_of(path);  /* owned */
+    const char *slash = strrchr(path, '/');
+    const char *base = slash == NULL ? path : slash + 1;
+    size_t base_len = strlen(base);
+    DIR *d;
+    struct dirent *e;
+    if (dir == NULL) {
+        return;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        PyMem_RawFree(dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        const char *p = e->d_name;
+        unsigned long long pid, nonce;
+        struct stat st;
+        if (strncmp(p, base, base_len) != 0 || p[base_len] != '.') {
+            continue;
+        }
+        p += base_len + 1;
+        if (take_digits(&p, 10, &pid) < 0 || *p++ != '.' || take_digits(&p, 20, &nonce) < 0 ||
+            strcmp(p, ".tmp") != 0) {
+            continue;
+        }
+        if (pid == 0 || pid > INT_MAX || (pid_t)pid == getpid()) {
+            continue;
+        }
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+            continue;
+        }
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+        }
+    }
+    (void)closedir(d);
+    PyMem_RawFree(dir);
+}
+
 /* Flushes the directory holding path to disk, so that the rename itself survives a crash.
  * Best effort, errors ignored: some file systems refuse fsync on a directory, and the new
  * file is complete either way. Runs without the GIL. */
 static void
 sync_parent(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = PyMem_RawMalloc(n + 2);  /* owned */
+    char *dir = dir_of(path);  /* owned */
     int fd;
     if (dir == NULL) {
         return;
-    }
-    if (n == 0) {
-        strcpy(dir, ".");
-    }
-    else {
-        memcpy(dir, path, n);
-        dir[n] = '\0';
     }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -1009,25 +1212,63 @@ sync_parent(const char *path)
     PyMem_RawFree(dir);
 }
 
-/* Writes the len bytes at data to path through a temporary file in the same directory
- * (so the rename cannot cross file systems), flushed to disk and then renamed over path:
+/* Writes all len bytes at data to fd. Returns 0 or an errno value. */
+static int
+write_all(int fd, const unsigned char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno;
+        }
+        if (n == 0) {
+            return EIO;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes the len bytes at data into the device or FIFO at path, as `cat > path` would.
+ * Returns 0 or an errno value. Runs without the GIL. */
+static int
+write_through(const char *path, const unsigned char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    int err;
+    if (fd < 0) {
+        return errno;
+    }
+    err = write_all(fd, data, len);
+    if (close(fd) != 0 && err == 0 && errno != EINTR) {
+        err = errno;
+    }
+    return err;
+}
+
+/* Writes the len bytes at data to t->path through a temporary file in the same directory
+ * (so the rename cannot cross file systems), flushed to disk and then renamed over it:
  * readers see the old file or the new one, never a mix, and a failure leaves the old one.
  * nonce makes the temporary name unique within this process (the pid across processes).
  * Returns 0, or an errno value after removing the temporary file. Runs without the GIL. */
 static int
-write_atomic(const char *path, const unsigned char *data, size_t len, unsigned long nonce)
+write_atomic(const Target *t, const unsigned char *data, size_t len, unsigned long nonce)
 {
-    size_t size = strlen(path) + 64;
+    size_t size = strlen(t->path) + 64;
     char *tmp = PyMem_RawMalloc(size);  /* owned */
-    FILE *f = NULL;
     int fd = -1;
     int err = 0;
     if (tmp == NULL) {
         return ENOMEM;
     }
-    /* O_EXCL: never write into a file someone else (or a crashed run) left behind. */
+    /* O_EXCL: never write into a file someone else (or a crashed run) left behind. 0666:
+     * the umask applies, as for any new file. */
     for (unsigned long attempt = 0;; attempt++) {
-        (void)snprintf(tmp, size, "%s.%ld.%lu.tmp", path, (long)getpid(), nonce + attempt);
+        (void)snprintf(tmp, size, "%s.%ld.%lu.tmp", t->path, (long)getpid(), nonce + attempt);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST || attempt == 99) {
             break;
@@ -1038,38 +1279,92 @@ write_atomic(const char *path, const unsigned char *data, size_t len, unsigned l
         PyMem_RawFree(tmp);
         return err;
     }
-    f = fdopen(fd, "wb");
-    if (f == NULL) {
+    if (t->kind == TARGET_FILE) {
+        /* The replacement keeps the file's owner (when allowed: root, or a group of ours)
+         * and then its mode; both best effort, as some file systems have neither. */
+        if ((t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+            fchown(fd, t->st.st_uid, t->st.st_gid) != 0) {
+            /* ignored: the file is still ours */
+        }
+        if (fchmod(fd, t->st.st_mode & 07777) != 0) {
+            /* ignored */
+        }
+    }
+    err = write_all(fd, data, len);
+    if (err == 0 && fsync(fd) != 0) {
         err = errno;
-        (void)close(fd);
+    }
+    /* close releases fd even when it fails (a late write error surfaces here). */
+    if (close(fd) != 0 && err == 0 && errno != EINTR) {
+        err = errno;
+    }
+    if (err != 0) {
         goto error;
     }
-    errno = 0;
-    if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        err = errno ? errno : EIO;
-        goto error;
-    }
-    /* fclose releases the stream even when it fails (a late write error surfaces here). */
-    int closed = fclose(f);
-    f = NULL;
-    if (closed != 0) {
-        err = errno ? errno : EIO;
-        goto error;
-    }
-    if (rename(tmp, path) != 0) {
+    if (rename(tmp, t->path) != 0) {
         err = errno;
         goto error;
     }
-    sync_parent(path);
+    sync_parent(t->path);
     PyMem_RawFree(tmp);
     return 0;
 error:
-    if (f != NULL) {
-        (void)fclose(f);
-    }
     (void)unlink(tmp);
     PyMem_RawFree(tmp);
     return err ? err : EIO;
+}
+
+/* Writes the len bytes at data to path by the rules above. Returns 0, an errno value,
+ * LW_ESOCKET or LW_EKIND; path is unchanged on failure (a device or FIFO may have taken
+ * part of the bytes). Runs without the GIL. */
+static int
+write_output(const char *path, const unsigned char *data, size_t len, unsigned long nonce)
+{
+    Target t;
+    int err = resolve_target(path, &t);
+    if (err != 0) {
+        return err;
+    }
+    if (t.kind == TARGET_THROUGH) {
+        err = write_through(t.path, data, len);
+    }
+    else {
+        remove_stale(t.path);
+        err = write_atomic(&t, data, len, nonce);
+    }
+    PyMem_RawFree(t.path);
+    return err;
+}
+
+/* A nonce for write_atomic's temporary names: each call may try 100 names, so each takes
+ * 100. Called with the GIL held, which guards the counter. */
+static unsigned long
+take_nonce(void)
+{
+    static unsigned long next_nonce = 0;
+    unsigned long nonce = next_nonce;
+    next_nonce += 100;
+    return nonce;
+}
+
+/* Sets OSError(errno, message, fspath) for an error of write_output or resolve_target. */
+static void
+set_output_error(int err, PyObject *fspath)
+{
+    const char *why;
+    PyObject *exc;
+    if (err > 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        return;
+    }
+    why = err == LW_ESOCKET ? "it is a socket: no file can be written there"
+                            : "it is not a file, a device or a FIFO";
+    exc = PyObject_CallFunction(PyExc_OSError, "isO", ENXIO, why, fspath);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
 }
 
 /* The os.fspath() of arg and its file-system encoding, both new references in *fspath and
@@ -1094,9 +1389,6 @@ convert_path(PyObject *arg, PyObject **fspath, PyObject **encoded)
 PyObject *
 lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* Temporary-file nonces handed out so far, read and bumped with the GIL held; each
-     * call may try 100 names, so each takes 100. */
-    static unsigned long next_nonce = 0;
     PyObject *fspath = NULL;   /* owned: str or bytes, as os.fspath gives it */
     PyObject *encoded = NULL;  /* owned: bytes */
     Buf b = {NULL, 0, 0};
@@ -1120,14 +1412,12 @@ lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     store_u32(header + 8, LW_RESULTS_VERSION);
     store_u64(header + 12, (uint64_t)(b.len - HEADER_SIZE));
     store_u32(header + 20, crc32_of(b.data + HEADER_SIZE, b.len - HEADER_SIZE));
-    nonce = next_nonce;
-    next_nonce += 100;
+    nonce = take_nonce();
     Py_BEGIN_ALLOW_THREADS
-    err = write_atomic(PyBytes_AS_STRING(encoded), b.data, b.len, nonce);
+    err = write_output(PyBytes_AS_STRING(encoded), b.data, b.len, nonce);
     Py_END_ALLOW_THREADS
     if (err != 0) {
-        errno = err;
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        set_output_error(err, fspath);
         goto error;
     }
     PyMem_RawFree(b.data);
@@ -1136,6 +1426,99 @@ lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 error:
     PyMem_RawFree(b.data);
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
+    return NULL;
+}
+
+/* write_file(path, data): None, or NULL with TypeError (data not bytes) or OSError naming
+ * path. */
+PyObject *
+lw_write_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *fspath = NULL;   /* owned */
+    PyObject *encoded = NULL;  /* owned: bytes */
+    const unsigned char *data; /* borrowed from args[1] */
+    size_t len;
+    unsigned long nonce;
+    int err;
+    (void)module;
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "write_file() takes exactly 2 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    /* bytes only: immutable, so it cannot change while the GIL is released. */
+    if (!PyBytes_Check(args[1])) {
+        PyErr_Format(PyExc_TypeError, "write_file() data must be bytes, not %.100s",
+                     Py_TYPE(args[1])->tp_name);
+        return NULL;
+    }
+    if (convert_path(args[0], &fspath, &encoded) < 0) {
+        goto error;
+    }
+    data = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    len = (size_t)PyBytes_GET_SIZE(args[1]);
+    nonce = take_nonce();
+    Py_BEGIN_ALLOW_THREADS
+    err = write_output(PyBytes_AS_STRING(encoded), data, len, nonce);
+    Py_END_ALLOW_THREADS
+    if (err != 0) {
+        set_output_error(err, fspath);
+        goto error;
+    }
+    Py_DECREF(encoded);
+    Py_DECREF(fspath);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
+    return NULL;
+}
+
+/* output_target(path) -> (target, kind): what a write to path would write, symlinks
+ * resolved (str or bytes, as path), and kind "new", "file", "device" or "fifo"; or NULL
+ * with the OSError the write would raise (a directory, a socket, a symlink loop...). */
+PyObject *
+lw_output_target(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *fspath = NULL;   /* owned */
+    PyObject *encoded = NULL;  /* owned: bytes */
+    PyObject *target = NULL;   /* owned */
+    PyObject *result;
+    const char *kind;
+    Target t;
+    int err;
+    (void)module;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "output_target() takes exactly 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (convert_path(args[0], &fspath, &encoded) < 0) {
+        goto error;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    err = resolve_target(PyBytes_AS_STRING(encoded), &t);
+    Py_END_ALLOW_THREADS
+    if (err != 0) {
+        set_output_error(err, fspath);
+        goto error;
+    }
+    kind = t.kind == TARGET_NEW ? "new" : t.kind == TARGET_FILE ? "file"
+           : S_ISFIFO(t.st.st_mode) ? "fifo" : "device";
+    target = PyBytes_Check(fspath) ? PyBytes_FromString(t.path)
+                                   : PyUnicode_DecodeFSDefault(t.path);
+    PyMem_RawFree(t.path);
+    if (target == NULL) {
+        goto error;
+    }
+    result = Py_BuildValue("(Os)", target, kind);
+    Py_DECREF(target);
+    Py_DECREF(encoded);
+    Py_DECREF(fspath);
+    return result;
+error:
     Py_XDECREF(encoded);
     Py_XDECREF(fspath);
     return NULL;

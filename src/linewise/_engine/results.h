@@ -20,6 +20,15 @@
  * or OSError naming path (the target is then untouched). */
 PyObject *lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
+/* write_file(path, data) -> None: writes the bytes data to path by the output-file rules
+ * of results.c (atomic replace, symlinks followed, devices and FIFOs written through), or
+ * NULL with OSError naming path. */
+PyObject *lw_write_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* output_target(path) -> (target, kind): where a write to path would go and how ("new",
+ * "file", "device", "fifo"), or NULL with the OSError the write would raise. */
+PyObject *lw_output_target(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 /* read_results(path) -> payload dict, or NULL with OSError (cannot read path) or
  * ValueError (not a valid results file). */
 PyObject *lw_read_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
@@ -32,6 +41,10 @@ PyObject *lw_parse_results(const unsigned char *buf, size_t len);
 #define LW_RESULTS_METHODS                                                              \
     {"write_results", (PyCFunction)(void (*)(void))lw_write_results, METH_FASTCALL,     \
      "write_results(path, payload): write a results file atomically."},                 \
+    {"write_file", (PyCFunction)(void (*)(void))lw_write_file, METH_FASTCALL,           \
+     "write_file(path, data): write bytes to path as linewise writes every file."},     \
+    {"output_target", (PyCFunction)(void (*)(void))lw_output_target, METH_FASTCALL,     \
+     "output_target(path) -> (target, kind): where and how a write to path goes."},     \
     {"read_results", (PyCFunction)(void (*)(void))lw_read_results, METH_FASTCALL,       \
      "read_results(path) -> payload: read and validate a results file."},
 
