@@ -251,8 +251,7 @@ def _cells(hits, time, total_time, scale):
         per_hit_text = _fit_or_general("%5.1f", float(time) * scale / hits, MIN_WIDTHS["perhit"])
     # A line can take more than its function's total (other lines' times are negative):
     # a share too long for the column is shown in the short form, as the other columns.
-    percent_text = ("" if total_time == 0 else
-                    _fit_or_general("%5.1f", 100 * time / total_time, MIN_WIDTHS["percent"]))
+    percent_text = "" if total_time == 0 else _fit_percent(100 * time / total_time)
     return hits_text, time_text, per_hit_text, percent_text
 
 
@@ -260,6 +259,16 @@ def _fit_or_general(fmt, value, width, general="%5.3g"):
     """`value` in `fmt`, or in the shorter `general` format if that would exceed `width`."""
     text = fmt % value
     return text if len(text) <= width else general % value
+
+
+def _fit_percent(value):
+    """A share in percent as line_profiler prints it, or shorter forms if that is wider
+    than its column."""
+    for fmt in ("%5.1f", "%5.3g", "%.2g", "%.1g"):
+        text = fmt % value
+        if len(text) <= MIN_WIDTHS["percent"]:
+            break
+    return text
 
 
 def _column_widths(all_cells):
