@@ -974,13 +974,12 @@ def cmd_view(tokens, state) -> int:
     from_disk = opts.source_from_disk
     try:
         if opts.json:
-            from .jsonout import dumps
+            from .jsonout import JSONRangeError, write_json
 
-            try:
-                text = dumps(stats, sort=settings.flag("sort"), from_disk=from_disk)
-            except ValueError as exc:  # a time that is not finite in seconds
+            try:  # the numbers are checked before anything is written
+                write_json(stats, sys.stdout, sort=settings.flag("sort"), from_disk=from_disk)
+            except JSONRangeError as exc:  # a time that is not finite in seconds
                 raise CommandError(f"cannot write JSON: {exc}") from None
-            sys.stdout.write(text)
         elif opts.html is not None:
             from .html import write_report
 

@@ -362,12 +362,10 @@ def render_report(stats, title=None, label=None, from_disk=None) -> str:
     from_disk = _from_disk(stats, from_disk)
     totals = []
     for key, timings in stats.timings.items():
-        by_line = {}
-        for lineno, hits, time in timings:
-            by_line[lineno] = hits, time
-        totals.append((sum(t for _, t in by_line.values()) * unit, key, by_line))
-    grand = sum(total for total, _, _ in totals)
-    files = {key[0] for _, key, _ in totals}
+        by_line = {lineno: time for lineno, _, time in timings}  # a repeated line: its last
+        totals.append((sum(by_line.values()) * unit, key))
+    grand = sum(total for total, _ in totals)
+    files = {key[0] for _, key in totals}
     count = len(totals)
 
     def order(item):
@@ -378,11 +376,12 @@ def render_report(stats, title=None, label=None, from_disk=None) -> str:
     del totals
     functions = []
     rows_left = MAX_ROWS
-    for total, key, by_line in chosen:
+    for total, key in chosen:
         if rows_left <= 0:
             break
-        by_line = {lineno: (hits, t * unit) for lineno, (hits, t) in by_line.items()}
-        functions.append((key, stats.timings[key], by_line, total))
+        timings = stats.timings[key]
+        by_line = {lineno: (hits, time * unit) for lineno, hits, time in timings}
+        functions.append((key, timings, by_line, total))
         rows_left -= max(1, len(by_line))
     omitted = count - len(functions)
 

@@ -199,7 +199,9 @@ def load_stats(path) -> LineStats:
         raise ResultsError(f"{shown}: {visible(exc)}") from None
     timings: dict = {}
     sources: dict = {}
-    for func in payload["functions"]:
+    functions = payload.pop("functions")
+    for index in range(len(functions)):
+        func, functions[index] = functions[index], None  # freed as we go: files can be big
         key = (func["filename"], func["first_lineno"], func["name"])
         if key in timings:
             raise ResultsError(f"{shown}: function {key!r} appears twice")
