@@ -65,6 +65,41 @@ SEEDS = {
     "real-profile": real_profile(),
 }
 
+# Hostile files (see tests/test_hostile.py, which runs `linewise view/merge/diff` on every
+# seed): valid by the format, made to hurt whoever views them. Each is named hostile-*.
+TWO63 = 2**63 - 1
+HOSTILE = {
+    # Source named but not stored: a viewer must not read these.
+    "dev-zero": payload([fn("/dev/zero", 1, "endless", [(2, 1, 10)])]),
+    "proc-environ": payload([fn("/proc/self/environ", 1, "environ", [(1, 1, 10)])]),
+    "etc-passwd": payload([fn("../../../../../../../../etc/passwd", 1, "passwd",
+                              [(1, 1, 10), (2, 1, 10)])]),
+    # Line numbers far apart: a table must not have a row per number in between.
+    "huge-lineno": payload([fn("gone.py", 1, "far", [(2**31 - 1, 1, 10)])]),
+    "sparse-lines": payload([fn("gone.py", 1, "spread",
+                                [(1 + i * 20_000_000, 1, i) for i in range(100)])]),
+    "huge-lineno-source": payload([fn("gone.py", 2**31 - 2, "edge",
+                                      [(2**31 - 1, 1, 10), (1, 1, 1)],
+                                      ["def edge():\n", "    pass\n"])]),
+    # Terminal control sequences in names, file names and source.
+    "control-chars": payload([fn("evil\x1b[2J.py\nFunction: forged at line 1", 1,
+                                 "name\x1b]0;pwned\x07\r\x9b31m",
+                                 [(2, 1, 10), (3, 1, 20)],
+                                 ["def f():\n", "    x = '\x1b[2J\x1b]0;t\x07'\n",
+                                  "    y = 1\rFORGED\x7f\x85\n"])],
+                             {"command": "run \x1b[2J", "merged": "x\x1b"}),
+    # Sums that overflow 64 bits when merged with itself; times beyond a float in seconds.
+    "max-hits": payload([fn("m.py", 1, "busy", [(2, TWO63, TWO63), (3, 1, -TWO63)])]),
+    "unit-1e300": payload([fn("m.py", 1, "slow", [(2, 1, TWO63)])], unit=1e300),
+    # A time larger than its function's total (the others are negative).
+    "share-beyond-total": payload([fn("m.py", 1, "odd", [(2, 1, TWO63), (3, 1, 1 - TWO63)],
+                                      ["def odd():\n", "    a\n", "    b\n"])]),
+    # Timed lines before the function's first line.
+    "below-first-line": payload([fn("m.py", 10, "late", [(5, 3, 30), (11, 1, 10)],
+                                    ["def late():\n", "    return 1\n"])]),
+}
+SEEDS.update({"hostile-" + name: data for name, data in HOSTILE.items()})
+
 
 def main():
     out = os.path.join(HERE, "seeds")

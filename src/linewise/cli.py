@@ -304,6 +304,14 @@ def _add_report_options(parser):
     _add_color_option(parser)
 
 
+def _add_source_option(parser):
+    parser.add_argument("--source-from-disk", action="store_true",
+                        help="show source the results do not hold by reading it from the "
+                             "files they name (off by default: a results file can name "
+                             "any file; regular files of at most 16 MiB only, never "
+                             "/proc, /sys or /dev)")
+
+
 def _add_color_option(parser):
     parser.add_argument("--color", metavar="WHEN", choices=("auto", "always", "never"),
                         help="colour the report: auto (the default: on a terminal, unless "
@@ -321,16 +329,19 @@ def _top_functions(timings, top):
 
 
 def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
-                 top=None, color=False) -> None:
+                 top=None, color=False, from_disk=None) -> None:
     """Prints the line-by-line report of `stats` (a LineStats) to `stream`; color: with
-    ANSI colours (see linewise.color)."""
+    ANSI colours (see linewise.color); from_disk: read the sources the results lack from
+    their files (default: unless the results were loaded from a file)."""
     from .color import TerminalPainter
     from .profiler import show_text
 
+    if from_disk is None:
+        from_disk = not getattr(stats, "sources_complete", False)
     timings = _top_functions(stats.timings, top)
     show_text(timings, stats.unit, output_unit=unit, stream=stream, stripzeros=skip_zero,
               summarize=summary, sort=sort, sources=stats.sources or None,
-              painter=TerminalPainter() if color else None)
+              painter=TerminalPainter() if color else None, from_disk=from_disk)
 
 
 # -- run ---------------------------------------------------------------------------------
@@ -946,17 +957,28 @@ def _load_results(paths):
     """Loads and sums the results files; raises CommandError naming the bad one."""
     from .results import ResultsError, load_stats
 
+    import stat
+
     total = None
     for path in paths:
         if os.path.isdir(path):
             raise CommandError(f"cannot read {path}: it is a directory")
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = None  # load_stats says what is wrong
+        if mode is not None and not stat.S_ISREG(mode):  # a FIFO would block, /dev/zero
+            raise CommandError(f"cannot read {path}: not a regular file")
         try:
             stats = load_stats(path)
         except FileNotFoundError:
             raise CommandError(f"cannot read {path}: no such file") from None
         except (ResultsError, OSError) as exc:
             raise CommandError(str(exc) if path in str(exc) else f"{path}: {exc}") from None
-        total = stats if total is None else total + stats
+        try:
+            total = stats if total is None else total + stats
+        except ResultsError as exc:
+            raise CommandError(f"{path}: {exc}") from None
     return total
 
 
@@ -967,6 +989,7 @@ def cmd_view(tokens, state) -> int:
                      epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
     _add_report_options(parser)
+    _add_source_option(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--html", metavar="OUT",
                         help="write the report as one self-contained HTML page to OUT")
@@ -996,22 +1019,29 @@ def cmd_view(tokens, state) -> int:
         timings = _top_functions(stats.timings, top)
         if settings.flag("skip-zero"):
             timings = {k: v for k, v in timings.items() if any(h for _, h, _ in v)}
-        stats = LineStats(timings, stats.unit, stats.meta, stats.sources)
+        stats = LineStats(timings, stats.unit, stats.meta, stats.sources,
+                          stats.sources_complete)
+    from_disk = opts.source_from_disk
     try:
         if opts.json:
-            from .jsonout import write_json
+            from .jsonout import JSONRangeError, write_json
 
-            write_json(stats, sys.stdout, sort=settings.flag("sort"))
+            try:  # the numbers are checked before anything is written
+                write_json(stats, sys.stdout, sort=settings.flag("sort"), from_disk=from_disk)
+            except JSONRangeError as exc:  # a time that is not finite in seconds
+                raise CommandError(f"cannot write JSON: {exc}") from None
         elif opts.html is not None:
             from .html import write_report
 
-            _write_page(write_report, opts.html, stats, label=", ".join(opts.files))
+            _write_page(write_report, opts.html, stats, label=", ".join(opts.files),
+                        from_disk=from_disk)
         else:
             from .color import use_color
 
             print_report(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
                          summary=settings.flag("summary"), sort=settings.flag("sort"),
-                         top=top, color=use_color(sys.stdout, opts.color))
+                         top=top, color=use_color(sys.stdout, opts.color),
+                         from_disk=from_disk)
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
@@ -1077,6 +1107,7 @@ def cmd_diff(tokens, state) -> int:
                         help="how many lines the list of biggest changes shows (default "
                              "10; 0: no list)")
     _add_color_option(parser)
+    _add_source_option(parser)
     _add_common(parser, config=False)
     opts = _parse(parser, tokens, state)
     unit = None
@@ -1090,7 +1121,7 @@ def cmd_diff(tokens, state) -> int:
     if opts.html is not None:
         _check_page(opts.html)
     diff = diff_stats(_load_results([opts.before]), _load_results([opts.after]),
-                      opts.before, opts.after)
+                      opts.before, opts.after, from_disk=opts.source_from_disk)
     if opts.html is not None:
         from .html import write_diff
 
@@ -1109,7 +1140,8 @@ def cmd_diff(tokens, state) -> int:
 
 def cmd_merge(tokens, state) -> int:
     parser = _Parser(prog=f"{PROG} merge", allow_abbrev=False,
-                     description="Sums saved results line by line into OUT.",
+                     description="Sums saved results line by line into OUT. OUT holds the "
+                                 "sources the FILEs hold; none is read from disk.",
                      epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a "
                             "usage error.")
     parser.add_argument("output", metavar="OUT", help="the results file to write")

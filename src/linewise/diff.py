@@ -13,6 +13,11 @@ aligned by their offset from the function's first line.
 
 Times are in seconds here; the text report shows them in one unit chosen to fit.
 Change is after - before (negative: faster); ratio is after / before.
+
+As in linewise.report, sources come from the results (and from disk only when asked:
+``from_disk``), and control characters in names, file names and source are shown as
+escapes. Functions longer than MAX_ALIGN lines (on both sides together) are aligned by
+offset instead: matching lines by text costs up to the product of the two lengths.
 """
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ __all__ = ["LineDiff", "FunctionDiff", "Diff", "diff_stats", "write_text", "pick
 
 #: Display units, largest first: (seconds per unit, name).
 UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns"))
+#: Functions with more source lines than this (both sides together) are not aligned by
+#: text (see the module doc).
+MAX_ALIGN = 20000
 
 
 @dataclass
@@ -131,10 +139,15 @@ class Diff:
 # --- building the comparison ------------------------------------------------------------
 
 
-def diff_stats(before, after, before_label="before", after_label="after") -> Diff:
-    """Compares two LineStats (see the module doc)."""
+def diff_stats(before, after, before_label="before", after_label="after",
+               from_disk=None) -> Diff:
+    """Compares two LineStats (see the module doc). from_disk: read sources the results
+    lack from their files (default: unless the results were loaded from files)."""
+    if from_disk is None:
+        from_disk = not (getattr(before, "sources_complete", False)
+                         or getattr(after, "sources_complete", False))
     pairs = _match_functions(list(before.timings), list(after.timings))
-    functions = [_diff_function(before, after, b, a) for b, a in pairs]
+    functions = [_diff_function(before, after, b, a, from_disk) for b, a in pairs]
     functions.sort(key=lambda f: (-abs(f.change), f.name, f.filename))
     return Diff(before_label, after_label, functions, dict(before.meta), dict(after.meta))
 
@@ -175,21 +188,23 @@ def _match_functions(before_keys, after_keys):
     return pairs
 
 
-def _side(stats, key):
-    """(source lines or None, {lineno: (hits, seconds)}) of one function."""
+def _side(stats, key, from_disk):
+    """(source lines or None, {lineno: (hits, seconds)}) of one function; the lines are
+    shown as they are, control characters escaped."""
     if key is None:
         return None, {}
     timings = stats.timings[key]
     timed = {lineno: (hits, time * stats.unit) for lineno, hits, time in timings}
-    lines = report._function_lines(key[0], key[1], timings, (stats.sources or {}).get(key))
+    lines = report._function_lines(key[0], key[1], timings, (stats.sources or {}).get(key),
+                                   from_disk)
     if lines is not None:
-        lines = [report._strip_line_end(line) for line in lines]
+        lines = [report.visible_source(report._strip_line_end(line)) for line in lines]
     return lines, timed
 
 
-def _diff_function(before, after, bkey, akey) -> FunctionDiff:
-    blines, btimed = _side(before, bkey)
-    alines, atimed = _side(after, akey)
+def _diff_function(before, after, bkey, akey, from_disk=True) -> FunctionDiff:
+    blines, btimed = _side(before, bkey, from_disk)
+    alines, atimed = _side(after, akey, from_disk)
     result = FunctionDiff((akey or bkey)[2], bkey, akey)
     result.before_total = sum(t for _, t in btimed.values())
     result.after_total = sum(t for _, t in atimed.values())
@@ -204,6 +219,18 @@ def _diff_function(before, after, bkey, akey) -> FunctionDiff:
             rows.append(_row(kind, lineno if kind == "removed" else None,
                              lineno if kind == "added" else None,
                              lines[lineno - first], btimed, atimed))
+    elif blines is not None and alines is not None and len(blines) + len(alines) > MAX_ALIGN:
+        for offset in range(max(len(blines), len(alines))):
+            if offset < len(blines) and offset < len(alines) and blines[offset] == alines[offset]:
+                rows.append(_row("same", bfirst + offset, afirst + offset, alines[offset],
+                                 btimed, atimed))
+                continue
+            if offset < len(blines):
+                rows.append(_row("removed", bfirst + offset, None, blines[offset], btimed,
+                                 atimed))
+            if offset < len(alines):
+                rows.append(_row("added", None, afirst + offset, alines[offset], btimed,
+                                 atimed))
     elif blines is not None and alines is not None:
         matcher = difflib.SequenceMatcher(None, [s.strip() for s in blines],
                                           [s.strip() for s in alines], autojunk=False)
@@ -301,8 +328,8 @@ def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highligh
         uname = next((name for s, name in UNITS if s == scale), "%g s" % scale)
     out = []
     w = out.append
-    w(style("title", f"Comparing {diff.before_label} (before) with {diff.after_label} (after)")
-      + "\n")
+    w(style("title", f"Comparing {_v(diff.before_label)} (before) with "
+                     f"{_v(diff.after_label)} (after)") + "\n")
     w(style("note", f"Times in {uname}; change = after - before, ratio = after / before.")
       + "\n\n")
     w(style("total", "Total: %s -> %s %s, change %s %s%s" % (
@@ -314,7 +341,7 @@ def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highligh
     biggest = [(func, line) for func, line in (diff.biggest_lines(top) if top else [])
                if _fmt_change(line.change, scale) != "0.000"]
     if biggest:
-        wheres = [f"{func.name}:{_lineno(line)}" for func, line in biggest]
+        wheres = [f"{_v(func.name)}:{_lineno(line)}" for func, line in biggest]
         width = max(len("Where"), *(len(where) for where in wheres))
         w("\n" + style("heading", "Biggest changes by line:") + "\n")
         header = "%12s %12s %12s %7s  %s    %s" % ("Change", "Before", "After", "Ratio",
@@ -338,7 +365,7 @@ def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highligh
             style("change", "%12s" % _fmt_change(func.change, scale), value=func.change),
             _fmt(func.before_total, scale) if func.before else "-",
             _fmt(func.after_total, scale) if func.after else "-",
-            format_ratio(func.ratio), style("name", func.name), note))
+            format_ratio(func.ratio), style("name", _v(func.name)), note))
 
     for func in diff.functions:
         w("\n")
@@ -346,20 +373,23 @@ def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highligh
     report._write(stream, "".join(out))
 
 
+_v = report.visible
+
+
 def _lineno(line):
     return line.after_line if line.after_line is not None else line.before_line
 
 
 def _where(key):
-    return f"{key[0]}, line {key[1]}" if key else "-"
+    return f"{_v(key[0])}, line {key[1]}" if key else "-"
 
 
 def _write_function(w, style, func, scale, uname):
-    w(style("fname", f"Function: {func.name}") + "\n")
+    w(style("fname", f"Function: {_v(func.name)}") + "\n")
     if func.before and func.after and func.before[:2] != func.after[:2]:
         if func.before[0] == func.after[0]:
-            w(style("file", f"File: {func.before[0]}, line {func.before[1]} -> {func.after[1]}")
-              + "\n")
+            w(style("file", f"File: {_v(func.before[0])}, line {func.before[1]} -> "
+                            f"{func.after[1]}") + "\n")
         else:
             w(style("file", f"File: {_where(func.before)} -> {_where(func.after)}") + "\n")
     else:

@@ -10,11 +10,16 @@ box that filters functions by name, file or code. The same page layout shows a d
 
 The page is filled from the PAGE template; every piece of text that comes from the
 results (names, paths, source code, the command line) goes through html.escape, so
-source containing ``<script>`` or ``</td>`` is shown, never run or parsed as markup.
+source containing ``<script>`` or ``</td>`` is shown, never run or parsed as markup;
+control characters in it are shown as escapes (``\x1b``), as in the text report.
 Source is syntax-highlighted when Pygments is installed (CSS classes, no inline styles).
+
+A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
+the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
 """
 from __future__ import annotations
 
+import heapq
 import html
 import os
 import re
@@ -29,8 +34,17 @@ __all__ = ["PAGE", "render_report", "write_report", "render_diff", "write_diff",
 OPEN_FUNCTIONS = 20
 #: How many lines the "hottest lines" / "biggest changes" lists show.
 TOP_LINES = 10
+#: At most this many functions and line rows on a page (the rest is left out, and the
+#: page says so): a results file of two million functions must not make a 2 GB page.
+MAX_FUNCTIONS = 1000
+MAX_ROWS = 100_000
 
 _e = html.escape
+
+
+def _t(text) -> str:
+    """A name or file name for the page: control characters as escapes, then escaped."""
+    return _e(report.visible(text))
 
 # Token kinds (linewise.color.source_tokens) -> CSS classes.
 _TOKEN_CLASSES = {"keyword": "k", "builtin": "b", "defname": "f", "decorator": "d",
@@ -253,7 +267,8 @@ def format_seconds(seconds) -> str:
 
 
 def _pct(value) -> str:
-    return "%.1f" % value
+    text = "%.1f" % value
+    return text if len(text) <= 7 else "%.3g" % value  # a share beyond 100% (see report)
 
 
 def _width(percent) -> str:
@@ -332,42 +347,68 @@ def _write_file(path, text) -> None:
 # --- the report of one results file -----------------------------------------------------
 
 
-def render_report(stats, title=None, label=None) -> str:
-    """The HTML page (a str) for a LineStats. label: what the results are (a file name)."""
+def _from_disk(stats, from_disk) -> bool:
+    """Whether to read sources from disk: as asked, or unless `stats` came from a file."""
+    if from_disk is None:
+        return not getattr(stats, "sources_complete", False)
+    return bool(from_disk)
+
+
+def render_report(stats, title=None, label=None, from_disk=None) -> str:
+    """The HTML page (a str) for a LineStats. label: what the results are (a file name).
+    from_disk: read sources the results lack from their files (default: unless the
+    results were loaded from a file; see linewise.report)."""
     unit = stats.unit
     meta = stats.meta or {}
     sources = stats.sources or {}
-    functions = []
+    from_disk = _from_disk(stats, from_disk)
+    totals = []
     for key, timings in stats.timings.items():
-        by_line = {}
-        for lineno, hits, time in timings:
-            by_line[lineno] = (hits, time * unit)
-        total = sum(t for _, t in by_line.values())
+        by_line = {lineno: time for lineno, _, time in timings}  # a repeated line: its last
+        totals.append((sum(by_line.values()) * unit, key))
+    grand = sum(total for total, _ in totals)
+    files = {key[0] for _, key in totals}
+    count = len(totals)
+
+    def order(item):
+        return (-item[0], item[1][2], item[1][0], item[1][1])
+
+    chosen = (heapq.nsmallest(MAX_FUNCTIONS, totals, key=order) if count > MAX_FUNCTIONS
+              else sorted(totals, key=order))
+    del totals
+    functions = []
+    rows_left = MAX_ROWS
+    for total, key in chosen:
+        if rows_left <= 0:
+            break
+        timings = stats.timings[key]
+        by_line = {lineno: (hits, time * unit) for lineno, hits, time in timings}
         functions.append((key, timings, by_line, total))
-    functions.sort(key=lambda f: (-f[3], f[0][2], f[0][0], f[0][1]))
-    grand = sum(f[3] for f in functions)
-    files = {key[0] for key, *_ in functions}
+        rows_left -= max(1, len(by_line))
+    omitted = count - len(functions)
 
     ids = {key: f"f{i}" for i, (key, *_rest) in enumerate(functions, 1)}
-    hottest = sorted(((t, key, lineno, hits) for key, _, by_line, _tot in functions
-                      for lineno, (hits, t) in by_line.items() if t > 0),
-                     key=lambda x: -x[0])[:TOP_LINES]
+    hottest = heapq.nlargest(TOP_LINES, ((t, key, lineno, hits)
+                                         for key, _, by_line, _tot in functions
+                                         for lineno, (hits, t) in by_line.items() if t > 0),
+                             key=lambda x: x[0])
 
-    title = title or ("linewise report" + (f": {label}" if label else ""))
+    title = report.visible(title or ("linewise report" + (f": {label}" if label else "")))
     command = meta.get("command", meta.get("argv"))
     summary = _summary([
-        ("Results", _e(label) if label else None),
-        ("Total time", f"{_e(format_seconds(grand))} in {len(functions)} function"
-                       f"{'s' if len(functions) != 1 else ''}, {len(files)} file"
+        ("Results", _t(label) if label else None),
+        ("Total time", f"{_e(format_seconds(grand))} in {count} function"
+                       f"{'s' if count != 1 else ''}, {len(files)} file"
                        f"{'s' if len(files) != 1 else ''} "
                        '<span class="note">(the sum of the functions\' times; a function\'s '
                        'time includes the profiled functions it calls)</span>'),
-        ("Command", f'<code>{_e(command)}</code>' if command else None),
-        ("Python", _e(" ".join(filter(None, [meta.get("implementation"),
+        ("Command", f'<code>{_t(command)}</code>' if command else None),
+        ("Python", _t(" ".join(filter(None, [meta.get("implementation"),
                                               meta.get("python")]))) or None),
-        ("Created", _e(meta["created"]) if meta.get("created") else None),
-        ("Merged from", _e(meta["merged"]) + " results" if meta.get("merged") else None),
+        ("Created", _t(meta["created"]) if meta.get("created") else None),
+        ("Merged from", _t(meta["merged"]) + " results" if meta.get("merged") else None),
         ("Timer unit", _e("%g s" % unit)),
+        ("Not shown", _e(_omitted_note(omitted, count, "the most time")) if omitted else None),
     ])
 
     parts = ['<h2>Functions by total time</h2>',
@@ -378,11 +419,11 @@ def render_report(stats, title=None, label=None) -> str:
         share = 100.0 * total / grand if grand else 0.0
         parts.append(
             f'<tr data-func="{ids[key]}"><td class="num">{i}</td>'
-            f'<td class="left"><a href="#{ids[key]}" class="fname">{_e(key[2])}</a></td>'
+            f'<td class="left"><a href="#{ids[key]}" class="fname">{_t(key[2])}</a></td>'
             f'<td class="num" title="{_e(repr(total))} s">{_e(format_seconds(total))}</td>'
             f'<td class="num">{_pct(share)}</td>'
             f'<td class="left"><span class="bar"><i style="width:{_width(share)}"></i>'
-            f'</span></td><td class="left floc">{_e(key[0])}:{key[1]}</td></tr>')
+            f'</span></td><td class="left floc">{_t(key[0])}:{key[1]}</td></tr>')
     parts.append("</tbody></table></div>")
     if hottest:
         parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
@@ -390,61 +431,87 @@ def render_report(stats, title=None, label=None) -> str:
                   '<th class="left">Function</th><th class="left">Line</th></tr></thead><tbody>']
         for t, key, lineno, hits in hottest:
             share = 100.0 * t / grand if grand else 0.0
-            text = _line_text(key, stats.timings[key], sources.get(key), lineno)
+            text = _line_text(key, stats.timings[key], sources.get(key), lineno, from_disk)
             parts.append(
                 f'<tr data-func="{ids[key]}"><td class="num">{_e(format_seconds(t))}</td>'
                 f'<td class="num">{_pct(share)}</td><td class="num">{hits}</td>'
-                f'<td class="left"><a href="#{ids[key]}-L{lineno}">{_e(key[2])}:{lineno}'
+                f'<td class="left"><a href="#{ids[key]}-L{lineno}">{_t(key[2])}:{lineno}'
                 f'</a></td><td class="left"><code>{_e(text.strip())}</code></td></tr>')
         parts.append("</tbody></table></div>")
     overview = "\n".join(parts)
 
     body = ["<h2>Line by line</h2>"]
+    if omitted:
+        body.append(f'<p class="note">{_e(_omitted_note(omitted, count, "the most time"))}'
+                    '</p>')
+    rows_left = MAX_ROWS
     for i, (key, timings, by_line, total) in enumerate(functions):
-        body.append(_report_function(key, timings, by_line, total, grand, ids[key],
-                                     sources.get(key), open_=i < OPEN_FUNCTIONS))
+        html_text, rows = _report_function(key, timings, by_line, total, grand, ids[key],
+                                           sources.get(key), i < OPEN_FUNCTIONS, from_disk,
+                                           max(1, rows_left))
+        body.append(html_text)
+        rows_left -= rows
     return _page("report", title, title, summary, overview, "\n".join(body))
 
 
-def _line_text(key, timings, source, lineno) -> str:
-    lines = report._function_lines(key[0], key[1], timings, source)
+def _omitted_note(omitted, count, by) -> str:
+    return (f"{omitted} of the {count} functions are not shown: a page shows at most "
+            f"{MAX_FUNCTIONS} functions and {MAX_ROWS} lines, those with {by} first "
+            "(linewise view --json or --top N for the others)")
+
+
+def _line_text(key, timings, source, lineno, from_disk) -> str:
+    lines = report._function_lines(key[0], key[1], timings, source, from_disk)
     if lines is None or not 0 <= lineno - key[1] < len(lines):
         return ""
-    return report._strip_line_end(lines[lineno - key[1]])
+    return report.visible_source(report._strip_line_end(lines[lineno - key[1]]))
 
 
-def _report_function(key, timings, by_line, total, grand, fid, source, open_) -> str:
+def _report_function(key, timings, by_line, total, grand, fid, source, open_, from_disk,
+                     max_rows):
+    """(the function's <details>, how many line rows it has): at most max_rows."""
     filename, first, name = key
-    lines = report._function_lines(filename, first, timings, source)
+    block, all_lines, why = report._source(filename, first, timings, source, from_disk)
     note = ""
-    if lines is None:
-        note = ('<p class="note">The source file was not found and the results hold no '
-                'source: lines are shown without their text.</p>')
-        lines = report._blank_lines_covering(first, timings)
-    texts = [report._strip_line_end(line) for line in lines]
-    tokens = source_tokens(texts, filename) if not note else None
+    texts = None
+    if block is None:
+        why = ("the results hold no source (linewise view --source-from-disk reads it "
+               "from the file)" if why is report.NO_SOURCE_NOTE else
+               "the source file was not found and the results hold no source"
+               if why is report.MISSING_FILE_NOTE else "the source file was not read")
+        note = f'<p class="note">{_e(why[0].upper() + why[1:])}: lines are shown without ' \
+               'their text.</p>'
+    else:
+        texts = [report.visible_source(report._strip_line_end(line)) for line in block]
+    rows = report._table_lines(first, timings, block, all_lines, texts)
+    cut = len(rows) - max_rows
+    if cut > 0:
+        rows = rows[:max_rows]
+    tokens = source_tokens(texts, filename) if texts else None
     share = 100.0 * total / grand if grand else 0.0
     out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
-           f'data-search="{_e(name)} {_e(filename)}">',
-           f'<summary><span class="fname">{_e(name)}</span>'
-           f'<span class="floc">{_e(filename)}:{first}</span>'
+           f'data-search="{_t(name)} {_t(filename)}">',
+           f'<summary><span class="fname">{_t(name)}</span>'
+           f'<span class="floc">{_t(filename)}:{first}</span>'
            f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
            f'<span class="note">({_pct(share)}% of all)</span></span>'
            f'<span class="bar"><i style="width:{_width(share)}"></i></span></summary>',
            note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
            '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
            '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
-    shown = set()
-    indent = _common_indent(texts)
-    for index, text in enumerate(texts):
-        lineno = first + index
-        shown.add(lineno)
-        text, toks = _dedent(text, tokens[index] if tokens else None, indent)
+    indent = _common_indent(texts or ())
+    in_block = len(texts or ())
+    for lineno, text in rows:
+        index = lineno - first
+        toks = tokens[index] if tokens and 0 <= index < in_block else None
+        if 0 <= index < in_block:  # lines outside the block keep their indent
+            text, toks = _dedent(text, toks, indent)
         out.append(_report_row(fid, lineno, text, toks, by_line.get(lineno), total))
-    for lineno in sorted(set(by_line) - shown):  # timings outside the source block
-        out.append(_report_row(fid, lineno, "", None, by_line[lineno], total))
+    if cut > 0:
+        out.append(f'<tr><td></td><td colspan="6" class="note">{cut} more lines not shown '
+                   f'(a page shows at most {MAX_ROWS} lines)</td></tr>')
     out.append("</tbody></table></div></details>")
-    return "".join(out)
+    return "".join(out), len(rows)
 
 
 def _report_row(fid, lineno, text, tokens, timing, total) -> str:
@@ -467,9 +534,9 @@ def _report_row(fid, lineno, text, tokens, timing, total) -> str:
             f'<td class="left">{bar}</td><td class="src">{_code(text, tokens)}</td></tr>')
 
 
-def write_report(stats, path, title=None, label=None) -> None:
+def write_report(stats, path, title=None, label=None, from_disk=None) -> None:
     """Writes the HTML report of a LineStats to `path` (UTF-8)."""
-    _write_file(path, render_report(stats, title=title, label=label))
+    _write_file(path, render_report(stats, title=title, label=label, from_disk=from_disk))
 
 
 # --- the diff of two results files ------------------------------------------------------
@@ -496,7 +563,17 @@ def _ratio(ratio) -> str:
 def render_diff(diff, title=None) -> str:
     """The HTML page (a str) for a linewise.diff.Diff."""
     title = title or f"linewise diff: {diff.before_label} → {diff.after_label}"
-    ids = {id(f): f"f{i}" for i, f in enumerate(diff.functions, 1)}
+    title = report.visible(title)
+    count = len(diff.functions)
+    shown = []
+    rows_left = MAX_ROWS
+    for f in diff.functions[:MAX_FUNCTIONS]:  # biggest change first
+        if rows_left <= 0:
+            break
+        shown.append(f)
+        rows_left -= max(1, len(f.lines))
+    omitted = count - len(shown)
+    ids = {id(f): f"f{i}" for i, f in enumerate(shown, 1)}
     biggest_func = max((abs(f.change) for f in diff.functions), default=0.0)
     change = diff.change
     cls = "win" if change < 0 else "loss" if change > 0 else ""
@@ -505,11 +582,11 @@ def render_diff(diff, title=None) -> str:
     def meta_line(meta):
         bits = [meta.get("command", meta.get("argv")), " ".join(filter(None, [
             meta.get("implementation"), meta.get("python")])), meta.get("created")]
-        return " · ".join(_e(b) for b in bits if b) or None
+        return " · ".join(_t(b) for b in bits if b) or None
 
     def side(label, meta):
         about = meta_line(meta)
-        return f"<code>{_e(label)}</code>" + (f' <span class="note">{about}</span>'
+        return f"<code>{_t(label)}</code>" + (f' <span class="note">{about}</span>'
                                               if about else "")
 
     summary = _summary([
@@ -523,6 +600,8 @@ def render_diff(diff, title=None) -> str:
                       f"({sum(f.status == 'both' for f in diff.functions)} on both sides, "
                       f"{sum(f.status == 'removed' for f in diff.functions)} only before, "
                       f"{sum(f.status == 'added' for f in diff.functions)} only after)"),
+        ("Not shown", _e(_omitted_note(omitted, count, "the biggest change"))
+         if omitted else None),
     ])
 
     parts = ['<h2>Functions, biggest change first</h2>',
@@ -530,19 +609,19 @@ def render_diff(diff, title=None) -> str:
              '<th class="left">Function</th><th>Before</th><th>After</th><th>Change</th>'
              '<th class="left"></th><th>Ratio</th><th class="left">File</th></tr></thead>'
              '<tbody>']
-    for i, f in enumerate(diff.functions, 1):
+    for i, f in enumerate(shown, 1):
         status = {"added": " (only after)", "removed": " (only before)"}.get(f.status, "")
         parts.append(
             f'<tr data-func="{ids[id(f)]}"><td class="num">{i}</td>'
-            f'<td class="left"><a href="#{ids[id(f)]}" class="fname">{_e(f.name)}</a>'
+            f'<td class="left"><a href="#{ids[id(f)]}" class="fname">{_t(f.name)}</a>'
             f'<span class="note">{status}</span></td>'
             f'<td class="num">{_e(format_seconds(f.before_total)) if f.before else "–"}</td>'
             f'<td class="num">{_e(format_seconds(f.after_total)) if f.after else "–"}</td>'
             + _change_cell(f.change, biggest_func)
             + f'<td class="num">{_ratio(f.ratio)}</td>'
-            f'<td class="left floc">{_e(f.filename)}</td></tr>')
+            f'<td class="left floc">{_t(f.filename)}</td></tr>')
     parts.append("</tbody></table></div>")
-    biggest = diff.biggest_lines(TOP_LINES)
+    biggest = [(f, line) for f, line in diff.biggest_lines(TOP_LINES) if id(f) in ids]
     if biggest:
         top = max(abs(line.change) for _, line in biggest)
         parts += ['<h2>Biggest changes by line</h2>',
@@ -560,13 +639,16 @@ def render_diff(diff, title=None) -> str:
                 + _change_cell(line.change, top)
                 + f'<td class="num">{_e(before)}</td><td class="num">{_e(after)}</td>'
                 f'<td class="num">{_ratio(line.ratio)}</td>'
-                f'<td class="left"><a href="#{anchor}">{_e(f.name)}:{lineno}</a></td>'
+                f'<td class="left"><a href="#{anchor}">{_t(f.name)}:{lineno}</a></td>'
                 f'<td class="left"><code>{_e(mark + line.text.strip())}</code></td></tr>')
         parts.append("</tbody></table></div>")
     overview = "\n".join(parts)
 
     body = ["<h2>Line by line</h2>"]
-    for i, f in enumerate(diff.functions):
+    if omitted:
+        body.append(f'<p class="note">{_e(_omitted_note(omitted, count, "the biggest change"))}'
+                    '</p>')
+    for i, f in enumerate(shown):
         body.append(_diff_function(f, ids[id(f)], open_=i < OPEN_FUNCTIONS))
     return _page("diff", title, title, summary, overview, "\n".join(body))
 
@@ -582,12 +664,12 @@ def _row_id(line) -> str:
 def _diff_function(f, fid, open_) -> str:
     if f.before and f.after and f.before[:2] != f.after[:2]:
         if f.before[0] == f.after[0]:
-            where = f"{_e(f.before[0])}:{f.before[1]} → {f.after[1]}"
+            where = f"{_t(f.before[0])}:{f.before[1]} → {f.after[1]}"
         else:
-            where = f"{_e(f.before[0])}:{f.before[1]} → {_e(f.after[0])}:{f.after[1]}"
+            where = f"{_t(f.before[0])}:{f.before[1]} → {_t(f.after[0])}:{f.after[1]}"
     else:
         key = f.after or f.before
-        where = f"{_e(key[0])}:{key[1]}"
+        where = f"{_t(key[0])}:{key[1]}"
     status = {"added": "only after", "removed": "only before"}.get(f.status)
     change = f.change
     cls = "win" if change < 0 else "loss" if change > 0 else ""
@@ -598,8 +680,8 @@ def _diff_function(f, fid, open_) -> str:
     biggest = max([line.before_time for line in f.lines]
                   + [line.after_time for line in f.lines] + [0.0])
     out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
-           f'data-search="{_e(f.name)} {_e(f.filename)}">',
-           f'<summary><span class="fname">{_e(f.name)}</span>'
+           f'data-search="{_t(f.name)} {_t(f.filename)}">',
+           f'<summary><span class="fname">{_t(f.name)}</span>'
            f'<span class="floc">{where}</span>'
            + (f'<span class="note">{status}</span>' if status else "")
            + f'<span class="ftime">{_e(before_txt)} → {_e(after_txt)}, '

@@ -25,68 +25,97 @@ that could break a reader bumps the version. Times are in seconds. Example::
     }
 
 "source" holds the function's lines as the text report shows them (line ``first_line + i``
-is ``source[i]``), or null when neither the file nor the results have them.
+is ``source[i]``), or null when neither the file nor the results have them. Strings are
+kept as they are (JSON escapes control characters itself).
+
+Every number is finite, as JSON requires: results whose times overflow a float once
+converted to seconds (a unit of 1e300 s) raise JSONRangeError naming the function and line.
 """
 from __future__ import annotations
 
+import io
 import json
+import math
 import sys
 
 from . import report
 
-__all__ = ["FORMAT", "VERSION", "to_dict", "dumps", "write_json"]
+__all__ = ["FORMAT", "VERSION", "JSONRangeError", "to_dict", "dumps", "write_json"]
 
 FORMAT = "linewise-results"
 VERSION = 1
 
 
-def to_dict(stats, sort=False) -> dict:
-    """The JSON document of a LineStats, as Python objects.
+class JSONRangeError(ValueError):
+    """A number of the results cannot be written as JSON (it is not finite)."""
 
-    Functions come in the order of the results, or by total time, longest first, with
-    sort=True; lines in line order.
-    """
+
+def _finite(value, what):
+    if not math.isfinite(value):
+        raise JSONRangeError(f"{what} is {value!r} in seconds, which JSON cannot hold")
+    return value
+
+
+def _function(stats, key, timings, source, from_disk):
+    """(the JSON object of one function, its total in the results' unit)."""
+    unit = stats.unit
+    filename, first_lineno, name = key
+    by_line = {}
+    for lineno, hits, time in timings:  # a repeated line keeps its last, as the report
+        by_line[lineno] = (hits, time)
+    total = sum(time for _, time in by_line.values())
+    where = f"{report.visible(name)} ({report.visible(filename)}:{first_lineno})"
+    lines = [{
+        "line": lineno,
+        "hits": hits,
+        "time": _finite(time * unit, f"the time of {where}, line {lineno},"),
+        "percent": _finite(100.0 * time / total if total else 0.0,
+                           f"the share of {where}, line {lineno},"),
+    } for lineno, (hits, time) in sorted(by_line.items())]
+    source = report._function_lines(filename, first_lineno, timings, source, from_disk)
+    return {
+        "name": name,
+        "file": filename,
+        "first_line": first_lineno,
+        "total_time": _finite(total * unit, f"the total time of {where}"),
+        "hits": sum(hits for hits, _ in by_line.values()),
+        "lines": lines,
+        "source": None if source is None else [report._strip_line_end(s) for s in source],
+    }, total
+
+
+def _document(stats, sort, from_disk, functions):
+    """(the document with `functions` as its "functions", the keys in document order).
+    functions: the list of function objects, or None to leave the list empty (and only
+    check every number: write_json then writes the functions one by one)."""
+    if from_disk is None:
+        from_disk = not getattr(stats, "sources_complete", False)
     unit = stats.unit
     meta = {str(k): str(v) for k, v in stats.meta.items()}
     sources = stats.sources or {}
-    functions = []
-    ticks = []  # each function's total in the results' unit
+    keys, ticks, built = [], [], []
     for key, timings in stats.timings.items():
-        filename, first_lineno, name = key
-        by_line = {}
-        for lineno, hits, time in timings:  # a repeated line keeps its last, as the report
-            by_line[lineno] = (hits, time)
-        total = sum(time for _, time in by_line.values())
-        lines = [{
-            "line": lineno,
-            "hits": hits,
-            "time": time * unit,
-            "percent": 100.0 * time / total if total else 0.0,
-        } for lineno, (hits, time) in sorted(by_line.items())]
-        source = report._function_lines(filename, first_lineno, timings, sources.get(key))
-        functions.append({
-            "name": name,
-            "file": filename,
-            "first_line": first_lineno,
-            "total_time": total * unit,
-            "hits": sum(hits for hits, _ in by_line.values()),
-            "lines": lines,
-            "source": None if source is None else [report._strip_line_end(s) for s in source],
-        })
+        if functions is None:  # the numbers only: no source read, nothing kept
+            _function(stats, key, timings, (), False)
+            total = sum(dict((ln, t) for ln, _, t in timings).values())
+        else:
+            func, total = _function(stats, key, timings, sources.get(key), from_disk)
+            built.append(func)
+        keys.append(key)
         ticks.append(total)
+    order = list(range(len(keys)))
     if sort:
-        order = sorted(range(len(functions)), key=lambda i: -ticks[i])
-        functions = [functions[i] for i in order]
-        ticks = [ticks[i] for i in order]
+        order.sort(key=lambda i: -ticks[i])
     files: dict = {}
-    for func, total in zip(functions, ticks):  # sums in ticks: no rounding piles up
-        entry = files.setdefault(func["file"], {"path": func["file"], "total_time": 0,
-                                               "functions": 0})
-        entry["total_time"] += total
+    for i in order:  # sums in ticks: no rounding piles up
+        entry = files.setdefault(keys[i][0], {"path": keys[i][0], "total_time": 0,
+                                              "functions": 0})
+        entry["total_time"] += ticks[i]
         entry["functions"] += 1
     for entry in files.values():
-        entry["total_time"] *= unit
-    return {
+        entry["total_time"] = _finite(entry["total_time"] * unit,
+                                      f"the total time of {report.visible(entry['path'])}")
+    doc = {
         "format": FORMAT,
         "version": VERSION,
         "unit": unit,
@@ -96,17 +125,53 @@ def to_dict(stats, sort=False) -> dict:
         "created": meta.get("created"),
         "command": meta.get("command", meta.get("argv")),
         "meta": meta,
-        "total_time": sum(ticks) * unit,
+        "total_time": _finite(sum(ticks) * unit, "the total time"),
         "files": sorted(files.values(), key=lambda f: -f["total_time"]),
-        "functions": functions,
+        "functions": [built[i] for i in order] if functions is not None else [],
     }
+    return doc, [keys[i] for i in order], from_disk
 
 
-def dumps(stats, sort=False, indent=2) -> str:
+def to_dict(stats, sort=False, from_disk=None) -> dict:
+    """The JSON document of a LineStats, as Python objects.
+
+    Functions come in the order of the results, or by total time, longest first, with
+    sort=True; lines in line order. from_disk: read sources the results lack from their
+    files (default: unless the results were loaded from a file; see linewise.report).
+    Raises JSONRangeError for a time that is not finite in seconds.
+    """
+    return _document(stats, sort, from_disk, functions=True)[0]
+
+
+def dumps(stats, sort=False, indent=2, from_disk=None) -> str:
     """The JSON text of a LineStats (ASCII, with escapes, so any stream can take it)."""
-    return json.dumps(to_dict(stats, sort=sort), indent=indent, allow_nan=False) + "\n"
+    out = io.StringIO()
+    write_json(stats, out, sort=sort, indent=indent, from_disk=from_disk)
+    return out.getvalue()
 
 
-def write_json(stats, stream=None, sort=False, indent=2) -> None:
-    """Writes the JSON of a LineStats to `stream` (default sys.stdout)."""
-    (sys.stdout if stream is None else stream).write(dumps(stats, sort=sort, indent=indent))
+def write_json(stats, stream=None, sort=False, indent=2, from_disk=None) -> None:
+    """Writes the JSON of a LineStats to `stream` (default sys.stdout): the same text as
+    json.dumps(to_dict(...)), written one function at a time, so memory does not grow
+    with the document. Every number is checked first: an error writes nothing."""
+    stream = sys.stdout if stream is None else stream
+    doc, keys, from_disk = _document(stats, sort, from_disk, functions=None)
+    head = json.dumps(doc, indent=indent, allow_nan=False)
+    if not keys or indent is None:
+        if keys:
+            doc["functions"] = [_function(stats, key, stats.timings[key],
+                                          (stats.sources or {}).get(key), from_disk)[0]
+                                for key in keys]
+            head = json.dumps(doc, indent=indent, allow_nan=False)
+        stream.write(head + "\n")
+        return
+    tail = '"functions": []\n}'
+    assert head.endswith(tail)
+    pad = " " * indent
+    stream.write(head[:-len(tail)] + '"functions": [\n')
+    sources = stats.sources or {}
+    for n, key in enumerate(keys):
+        func = _function(stats, key, stats.timings[key], sources.get(key), from_disk)[0]
+        text = json.dumps(func, indent=indent, allow_nan=False).replace("\n", "\n" + pad * 2)
+        stream.write(pad * 2 + text + (",\n" if n + 1 < len(keys) else "\n"))
+    stream.write(pad + "]\n}\n")

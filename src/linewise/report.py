@@ -24,6 +24,18 @@ Where line_profiler would crash, this module prints something sensible instead:
 a line with 0 hits gets a blank "Per Hit" cell, source that no longer tokenizes (the
 file was edited after profiling) is shown up to the last timed line, and text the
 output stream cannot encode is written with backslash escapes.
+
+Results files come from anywhere, so nothing in them is trusted (see README, Reliability):
+
+* control characters in names, file names and source are shown as escapes (``\x1b``,
+  ``\n``...), never sent to the terminal (tabs in source are kept);
+* source is read from disk only when asked (``from_disk``; the profiling process itself
+  does, ``linewise view`` only with --source-from-disk), only from regular files of at
+  most MAX_SOURCE_BYTES, never from /proc, /sys or /dev;
+* timed lines the source does not cover (below the function's first line, after its
+  block) get rows too, and line numbers far apart are not filled with blank rows: the
+  table has rows for the lines that have source or timings (and blank rows across gaps
+  of at most GAP_FILL lines when there is no source), so its size follows the data.
 """
 from __future__ import annotations
 
@@ -31,6 +43,8 @@ import inspect
 import io
 import linecache
 import os
+import re
+import stat
 import sys
 import tempfile
 import tokenize
@@ -52,7 +66,28 @@ MISSING_FILE_NOTE = (
     "that you ran the profiler from?\n"
     "Continuing without the function's contents.\n"
 )
+NO_SOURCE_NOTE = (
+    "\n"
+    "The results hold no source for {filename}\n"
+    "(it is read from that file only when asked: linewise view --source-from-disk)\n"
+    "Continuing without the function's contents.\n"
+)
+REFUSED_FILE_NOTE = (
+    "\n"
+    "Not reading {filename}: {why}\n"
+    "Continuing without the function's contents.\n"
+)
 SUMMARY_LINE = "{seconds:6.2f} seconds - {filename}:{lineno} - {name}\n"
+
+#: Largest source file read from disk (bytes): the biggest real modules are a few MB.
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+#: Without source, blank rows fill gaps of at most this many lines between the lines
+#: shown (as line_profiler does for a missing file); longer gaps show as a jump in the
+#: line numbers, so a line numbered 2**31-1 costs one row, not two billion.
+GAP_FILL = 10
+#: Where source is never read from, whatever a results file names: kernel interfaces
+#: and devices, whose "files" are live data (/proc/self/environ) or endless (/dev/zero).
+SYSTEM_DIRS = ("/proc", "/sys", "/dev")
 
 # Tokens that open a block in Cython sources, as "def" and "class" do in Python.
 CYTHON_BLOCK_OPENERS = frozenset({"cdef", "cpdef", "property"})
@@ -63,7 +98,7 @@ CYTHON_BLOCK_OPENERS = frozenset({"cdef", "cpdef", "property"})
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
               details=True, summarize=False, sort=False, sources=None, rich=False,
-              config=None, painter=None):
+              config=None, painter=None, from_disk=True):
     """Writes the report for `stats` to `stream` (default: sys.stdout).
 
     stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
@@ -77,6 +112,8 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
     column widths).
     painter: optional hook that decorates each piece of the text (see Painter); None
     writes the plain text.
+    from_disk: read a function's source from its file when `sources` has none (False for
+    results loaded from a file, unless the user asks: see the module doc).
     """
     if stream is None:
         stream = sys.stdout
@@ -91,18 +128,19 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
             filename, start_lineno, name = key
             show_func(filename, start_lineno, name, timings, unit, output_unit=output_unit,
                       stream=stream, stripzeros=stripzeros, source=sources.get(key),
-                      painter=painter)
+                      painter=painter, from_disk=from_disk)
     if summarize:
         _write_summary(functions, unit, stream, stripzeros, paint)
 
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
-              stream=None, stripzeros=False, source=None, painter=None):
+              stream=None, stripzeros=False, source=None, painter=None, from_disk=True):
     """Writes the table for one function to `stream` (default: sys.stdout).
 
     timings: ``[(lineno, hits, time), ...]`` with ``time`` in `unit` seconds.
     source: the function's source lines from `start_lineno` on, used when `filename`
     cannot be read. With stripzeros, a function with no hits prints nothing.
+    from_disk: whether `filename` may be read (see show_text).
     """
     if stream is None:
         stream = sys.stdout
@@ -114,15 +152,16 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     paint = painter or _PLAIN
 
     _write(stream, paint.paint("total", "Total time: %g s\n" % (total_time * unit)))
-    lines = _function_lines(filename, start_lineno, timings, source)
-    if lines is None:
-        _write(stream, paint.paint("missing", MISSING_FILE_NOTE.format(filename=filename)))
-        lines = _blank_lines_covering(start_lineno, timings)
+    shown_name = visible(filename)
+    block, all_lines, note = _source(filename, start_lineno, timings, source, from_disk)
+    if block is None:
+        _write(stream, paint.paint("missing", note.format(filename=shown_name)))
         texts = None
     else:
-        _write(stream, paint.paint("file", f"File: {filename}\n"))
-        _write(stream, paint.paint("function", f"Function: {func_name} at line {start_lineno}\n"))
-        texts = [_strip_line_end(line) for line in lines]
+        _write(stream, paint.paint("file", f"File: {shown_name}\n"))
+        _write(stream, paint.paint("function", f"Function: {visible(func_name)} at line "
+                                               f"{start_lineno}\n"))
+        texts = [visible_source(_strip_line_end(line)) for line in block]
     paint.start_function(filename, start_lineno, texts, timings, total_time)
 
     cells = _cells_by_line(timings, total_time, unit / output_unit)
@@ -131,13 +170,12 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     _write(stream, "\n" + paint.paint("heading", header) + "\n"
            + paint.paint("rule", "=" * len(header)) + "\n")
     no_cells = ("",) * (len(COLUMNS) - 1)
-    for lineno, line in enumerate(lines, start_lineno):
+    for lineno, line in _table_lines(start_lineno, timings, block, all_lines, texts):
         row_cells = (str(lineno),) + cells.get(lineno, no_cells)
-        contents = _strip_line_end(line)
-        row = _table_row(widths, row_cells, contents)
+        row = _table_row(widths, row_cells, line)
         if painter is not None:
             row = painter.paint("row", row, lineno=lineno, cells=row_cells, widths=widths,
-                                contents=contents)
+                                contents=line)
         _write(stream, row + "\n")
     _write(stream, "\n")
 
@@ -165,7 +203,7 @@ def _write_summary(functions, unit, stream, stripzeros, paint):
         if stripzeros and not seconds:
             continue
         _write(stream, paint.paint("summary", SUMMARY_LINE.format(
-            seconds=seconds, filename=filename, lineno=lineno, name=name)))
+            seconds=seconds, filename=visible(filename), lineno=lineno, name=visible(name))))
 
 
 # --- the hook for decorated output -----------------------------------------------------
@@ -211,7 +249,9 @@ def _cells(hits, time, total_time, scale):
         per_hit_text = ""
     else:
         per_hit_text = _fit_or_general("%5.1f", float(time) * scale / hits, MIN_WIDTHS["perhit"])
-    percent_text = "" if total_time == 0 else "%5.1f" % (100 * time / total_time)
+    # A line can take more than its function's total (other lines' times are negative):
+    # a share too long for the column is shown in the short form, as the other columns.
+    percent_text = "" if total_time == 0 else _fit_percent(100 * time / total_time)
     return hits_text, time_text, per_hit_text, percent_text
 
 
@@ -219,6 +259,16 @@ def _fit_or_general(fmt, value, width, general="%5.3g"):
     """`value` in `fmt`, or in the shorter `general` format if that would exceed `width`."""
     text = fmt % value
     return text if len(text) <= width else general % value
+
+
+def _fit_percent(value):
+    """A share in percent as line_profiler prints it, or shorter forms if that is wider
+    than its column."""
+    for fmt in ("%5.1f", "%5.3g", "%.2g", "%.1g"):
+        text = fmt % value
+        if len(text) <= MIN_WIDTHS["percent"]:
+            break
+    return text
 
 
 def _column_widths(all_cells):
@@ -243,39 +293,84 @@ def _strip_line_end(line):
 # --- the source ------------------------------------------------------------------------
 
 
-def _function_lines(filename, start_lineno, timings, source):
+def _function_lines(filename, start_lineno, timings, source, from_disk=True):
     """The function's source lines from start_lineno to the end of its block.
 
     `source` (saved with the results) wins over the file: the file may have been edited
     since the run, and the saved text is what the timings belong to. None when there is no
-    file and no `source` (the report then says the file is missing). A file that exists
-    but cannot be read or decoded gives no lines.
+    `source` and the file is missing, refused (see _read_file_lines) or not to be read
+    (from_disk False).
     """
+    return _source(filename, start_lineno, timings, source, from_disk)[0]
+
+
+def _source(filename, start_lineno, timings, source, from_disk):
+    """(block, all lines from start_lineno, None) or (None, None, note): the note (a
+    template taking the shown file name) says why there is no source."""
     if source is not None:
-        return _code_block(_as_lines(source), start_lineno, timings)
-    file_known = os.path.exists(filename) or _is_generated_code(filename)
-    if not file_known:
-        return None
+        lines = _as_lines(source)
+        return _code_block(lines, start_lineno, timings), lines, None
+    generated = _is_generated_code(filename)
+    if not (generated or os.path.exists(filename)):  # (looking costs nothing, reading might)
+        return None, None, MISSING_FILE_NOTE
+    if not from_disk:
+        return None, None, NO_SOURCE_NOTE
     lines = _read_file_lines(filename)
+    if isinstance(lines, str):
+        return None, None, REFUSED_FILE_NOTE.replace("{why}", lines)
     lines = lines[start_lineno - 1:] if start_lineno >= 1 else []
-    return _code_block(lines, start_lineno, timings)
+    return _code_block(lines, start_lineno, timings), lines, None
 
 
 def _read_file_lines(filename):
-    """The lines of a file (each ending in a newline), read afresh; [] if unreadable.
+    """The lines of a file (each ending in a newline), read afresh; [] if unreadable; a
+    str saying why when the file is refused: not a regular file (a FIFO would block, a
+    device never end), larger than MAX_SOURCE_BYTES, or under SYSTEM_DIRS.
 
     Generated code (notebook cells) has no file: its lines live in linecache only.
     """
     if not os.path.exists(filename):
         return linecache.getlines(filename)
+    if _is_system_path(filename):
+        return "it is a system file, not source"
     try:
-        with tokenize.open(filename) as f:  # honours coding cookies and BOMs
-            lines = f.readlines()
-    except (OSError, UnicodeDecodeError, SyntaxError):
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        fd = os.open(filename, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError):
+        return []
+    with open(fd, "rb") as f:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return "it is not a regular file"
+            if info.st_size > MAX_SOURCE_BYTES:
+                return f"it is larger than {MAX_SOURCE_BYTES} bytes"
+            data = f.read(MAX_SOURCE_BYTES + 1)
+        except OSError:
+            return []
+    if len(data) > MAX_SOURCE_BYTES:
+        return f"it is larger than {MAX_SOURCE_BYTES} bytes"
+    try:
+        # As tokenize.open reads: coding cookie or BOM, then universal newlines.
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding, line_buffering=True).readlines()
+    except (LookupError, UnicodeDecodeError, SyntaxError):
         return []
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return lines
+
+
+def _is_system_path(filename) -> bool:
+    """Whether `filename`, links resolved, is in one of SYSTEM_DIRS."""
+    if os.name != "posix":
+        return False
+    try:
+        real = os.path.realpath(filename)
+    except (OSError, ValueError):
+        return True
+    return any(real == top or real.startswith(top + "/") for top in SYSTEM_DIRS)
 
 
 def _as_lines(source):
@@ -294,12 +389,42 @@ def _is_generated_code(filename):
     return name.startswith(prefixes)
 
 
-def _blank_lines_covering(start_lineno, timings):
-    """Empty stand-ins for source lines, enough to reach the last timed line."""
-    linenos = [lineno for lineno, _, _ in timings]
-    if not linenos:
-        return [""]
-    return [""] * (max(linenos) - min(min(linenos), start_lineno) + 1)
+def _table_lines(start_lineno, timings, block, all_lines=None, texts=None):
+    """[(lineno, text)]: the rows of a function's table, in line order.
+
+    With source (`block`, the function's lines from start_lineno; `texts`, the same
+    already made visible): its lines, plus a row for each timed line outside it (text
+    from `all_lines`, the lines from start_lineno on, where they reach). Without source:
+    start_lineno and the timed lines, with blank rows across gaps of at most GAP_FILL
+    lines (so a dense function looks as line_profiler shows it). Either way the rows are
+    as many as the source lines and timings hold, whatever the line numbers.
+    """
+    timed = {lineno for lineno, _, _ in timings}
+    if block is None:
+        rows = []
+        for lineno in sorted(timed | {start_lineno}):
+            if rows and lineno - rows[-1][0] - 1 <= GAP_FILL:
+                rows.extend((n, "") for n in range(rows[-1][0] + 1, lineno))
+            rows.append((lineno, ""))
+        return rows
+    if texts is None:
+        texts = [visible_source(_strip_line_end(line)) for line in block]
+    rows = list(enumerate(texts, start_lineno))
+    end = start_lineno + len(block)
+    outside = sorted(lineno for lineno in timed if not start_lineno <= lineno < end)
+    if not outside:
+        return rows
+    all_lines = all_lines or ()
+
+    def text_of(lineno):
+        index = lineno - start_lineno
+        if 0 <= index < len(all_lines):
+            return visible_source(_strip_line_end(all_lines[index]))
+        return ""
+
+    before = [(lineno, text_of(lineno)) for lineno in outside if lineno < start_lineno]
+    after = [(lineno, text_of(lineno)) for lineno in outside if lineno >= end]
+    return before + rows + after
 
 
 def _code_block(lines, start_lineno, timings):
@@ -331,6 +456,32 @@ class _BlockFinder(inspect.BlockFinder):
 _getblock = types.FunctionType(inspect.getblock.__code__,
                                {**vars(inspect), "BlockFinder": _BlockFinder},
                                "_getblock")
+
+
+# --- control characters ----------------------------------------------------------------
+
+# C0 controls, DEL and C1 controls: a terminal obeys them (clear the screen, set the
+# title, move the cursor, start a new line), so text from results files shows them as
+# escapes instead. Source keeps its tabs.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SOURCE_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or "\\x%02x" % ord(char)
+
+
+def visible(text) -> str:
+    """A name or file name with its control characters (tab, newline too) as escapes."""
+    text = str(text)
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+def visible_source(text) -> str:
+    """A line of source (no line end) with its control characters but tabs as escapes."""
+    return _SOURCE_CONTROL.sub(_escape, text) if _SOURCE_CONTROL.search(text) else text
 
 
 # --- output ----------------------------------------------------------------------------

@@ -29,13 +29,19 @@ class LineStats:
     ``time`` in units of ``unit`` seconds. ``sources`` optionally maps the same keys to the
     function's source lines (starting at first_lineno), so reports work where the source
     file is gone. ``meta`` is free-form text about the run (Python version, command, ...).
+
+    ``sources_complete`` is True for results loaded from a file: ``sources`` then holds
+    all the source they have, and nothing reads more from disk on their behalf (the
+    reports unless asked, dump_stats never), whatever file names the results hold.
     """
 
-    def __init__(self, timings=None, unit=1e-9, meta=None, sources=None):
+    def __init__(self, timings=None, unit=1e-9, meta=None, sources=None,
+                 sources_complete=False):
         self.timings = dict(timings or {})
         self.unit = float(unit)
         self.meta = dict(meta or {})
         self.sources = dict(sources or {})
+        self.sources_complete = bool(sources_complete)
 
     def __repr__(self):
         return f"LineStats({len(self.timings)} functions, unit={self.unit!r})"
@@ -50,7 +56,11 @@ class LineStats:
         return sum(t for _, _, t in self.timings.get(key, ())) * self.unit
 
     def __add__(self, other):
-        """Sums two results line by line, in the finer of the two units."""
+        """Sums two results line by line, in the finer of the two units.
+
+        Raises ResultsError naming the function and line when a sum (or a time converted
+        to the finer unit) does not fit the 64 bits a results file holds.
+        """
         if not isinstance(other, LineStats):
             return NotImplemented
         unit = min(self.unit, other.unit)
@@ -61,12 +71,23 @@ class LineStats:
                 acc = merged.setdefault(key, {})
                 for lineno, hits, t in lines:
                     h0, t0 = acc.get(lineno, (0, 0))
-                    acc[lineno] = (h0 + hits, t0 + round(t * scale))
+                    if scale != 1.0:
+                        try:
+                            t = round(t * scale)
+                        except (OverflowError, ValueError):  # inf or nan
+                            _overflow("time", key, lineno)
+                    hits, t = h0 + hits, t0 + t
+                    if hits > I64_MAX:
+                        _overflow("hits", key, lineno)
+                    if not I64_MIN <= t <= I64_MAX:
+                        _overflow("time", key, lineno)
+                    acc[lineno] = (hits, t)
         timings = {k: sorted((ln, h, t) for ln, (h, t) in v.items()) for k, v in merged.items()}
         sources = {**other.sources, **self.sources}
         meta = dict(self.meta)
-        meta["merged"] = str(int(self.meta.get("merged", "1")) + int(other.meta.get("merged", "1")))
-        return LineStats(timings, unit, meta, sources)
+        meta["merged"] = str(_merged_count(self) + _merged_count(other))
+        return LineStats(timings, unit, meta, sources,
+                         self.sources_complete or other.sources_complete)
 
     def __radd__(self, other):
         # sum([a, b]) starts from 0.
@@ -84,6 +105,24 @@ class LineStats:
     # line_profiler's LineStats is a namedtuple-like (timings, unit): keep unpacking working.
     def __iter__(self):
         return iter((self.timings, self.unit))
+
+
+I64_MIN, I64_MAX = -2**63, 2**63 - 1
+
+
+def _overflow(what, key, lineno):
+    from .report import visible
+
+    filename, first_lineno, name = key
+    raise ResultsError(f"cannot sum the results: the {what} of {visible(name)} "
+                       f"({visible(filename)}:{first_lineno}), line {lineno}, would not fit "
+                       "in 64 bits")
+
+
+def _merged_count(stats) -> int:
+    """How many results `stats` sums (its meta "merged"; 1 if missing or not a number)."""
+    text = stats.meta.get("merged", "1")
+    return int(text) if isinstance(text, str) and text.isdigit() and len(text) < 19 else 1
 
 
 def default_meta() -> dict:
@@ -118,7 +157,7 @@ def dump_stats(stats: LineStats, path) -> None:
             raise TypeError(f"timings key {key!r} is not (filename, first_lineno, name)")
         filename, first_lineno, name = key
         source = stats.sources.get(key)
-        if source is None:
+        if source is None and not getattr(stats, "sources_complete", False):
             source = _source_from_file(filename, first_lineno, lines)
         functions.append({
             "filename": filename,
@@ -152,20 +191,24 @@ def load_stats(path) -> LineStats:
     The message is one line, ``"<path>: <why>"``: the file is missing or unreadable, or it
     is not a valid results file (truncated, corrupt, foreign, a newer format version...).
     """
+    from .report import visible
+
     shown = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else repr(path)
     try:
         payload = _engine.read_results(path)
     except OSError as exc:
         raise ResultsError(f"{shown}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ResultsError(f"{shown}: {exc}") from None
+    except ValueError as exc:  # the message may quote the file's text (a meta key)
+        raise ResultsError(f"{shown}: {visible(exc)}") from None
     timings: dict = {}
     sources: dict = {}
-    for func in payload["functions"]:
+    functions = payload.pop("functions")
+    for index in range(len(functions)):
+        func, functions[index] = functions[index], None  # freed as we go: files can be big
         key = (func["filename"], func["first_lineno"], func["name"])
         if key in timings:
             raise ResultsError(f"{shown}: function {key!r} appears twice")
         timings[key] = func["lines"]
         if func["source"] is not None:
             sources[key] = func["source"]
-    return LineStats(timings, payload["unit"], payload["meta"], sources)
+    return LineStats(timings, payload["unit"], payload["meta"], sources, sources_complete=True)
