@@ -22,7 +22,7 @@ fail on them.
 """
 import asyncio
 import collections
-import threading
+import re
 
 import pytest
 
@@ -86,7 +86,6 @@ def run(targets, body):
 
 
 def _all_markers():
-    import re
     with open(timed.__file__, encoding="utf-8") as f:
         return re.findall(r"#\s*L:(\w+)\s*$", f.read(), re.M)
 
