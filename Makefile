@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test test-asan fuzz fuzz-merge demo bench clean
+.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench clean
 
 all: build
 
@@ -11,6 +11,15 @@ build:
 
 test:
 	scripts/test-all.sh
+
+# The time-asserting tests RUNS times (default 20) with one CPU hog per core, on every
+# Python and backend (scripts/timing-under-load.sh); any failed run fails.
+test-timing-load:
+	@status=0; for py in $$(scripts/pythons.sh); do \
+	  vpy=$$(scripts/venv.sh $$py | tail -n 1) || exit 1; \
+	  backends=legacy; $$vpy -c 'import sys; sys.exit(sys.version_info < (3, 12))' && backends="monitoring legacy"; \
+	  for b in $$backends; do LINEWISE_BACKEND=$$b scripts/timing-under-load.sh $$vpy || status=1; done; \
+	done; exit $$status
 
 # The whole suite against an ASan+UBSan build of the engine (.venvs/asan-X.Y), every
 # Python and backend; any sanitizer report fails. ASAN_PYTHONS="path ..." to narrow it.
