@@ -25,7 +25,7 @@ import threading
 import pytest
 
 from linewise import LineProfiler, LineStats, load_stats
-from linewise.results import dump_stats
+from linewise.store import dump_stats
 
 PROGRAM = """\
 @profile

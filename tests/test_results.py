@@ -1,5 +1,5 @@
 """Tests for the results file (.lw): linewise._engine.write_results / read_results and
-linewise.results.dump_stats / load_stats.
+linewise.store.dump_stats / load_stats.
 
 The format is re-implemented here in a few lines of Python, straight from
 docs/results-format.md: the writer must produce exactly those bytes, and the encoder crafts
@@ -25,11 +25,12 @@ import pytest
 
 
 def _import_ours():
-    """(linewise.results, linewise._engine). If the package's __init__ does not import
+    """(linewise.results, linewise.store, linewise._engine). If the package's __init__ does not import
     (other modules in flux), load just these two under a bare package, without running
     __init__, so these tests still test what they are about."""
     try:
-        return importlib.import_module("linewise.results"), importlib.import_module("linewise._engine")
+        return (importlib.import_module("linewise.results"), importlib.import_module("linewise.store"),
+                importlib.import_module("linewise._engine"))
     except ImportError:
         spec = importlib.util.find_spec("linewise")
         for name in [n for n in sys.modules if n == "linewise" or n.startswith("linewise.")]:
@@ -38,12 +39,13 @@ def _import_ours():
         package.__path__ = list(spec.submodule_search_locations)
         package.__version__ = "0+test"
         sys.modules["linewise"] = package
-        return importlib.import_module("linewise.results"), importlib.import_module("linewise._engine")
+        return (importlib.import_module("linewise.results"), importlib.import_module("linewise.store"),
+                importlib.import_module("linewise._engine"))
 
 
-results, _engine = _import_ours()
+results, store, _engine = _import_ours()
 LineStats, ResultsError = results.LineStats, results.ResultsError
-dump_stats, load_stats = results.dump_stats, results.load_stats
+dump_stats, load_stats = store.dump_stats, store.load_stats
 
 # --- the format, as docs/results-format.md describes it --------------------------------------
 

@@ -1,7 +1,8 @@
 """linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler."""
 __version__ = "0.1.0"
 
-from .results import LineStats, ResultsError, load_stats  # noqa: E402
+from .results import LineStats, ResultsError  # noqa: E402
+from .store import load_stats  # noqa: E402
 from .profiler import LineProfiler, show_func, show_text  # noqa: E402
 from .explicit import profile  # noqa: E402
 

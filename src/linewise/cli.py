@@ -955,7 +955,8 @@ def _without_sigint(func, *args):
 
 def _load_results(paths):
     """Loads and sums the results files; raises CommandError naming the bad one."""
-    from .results import ResultsError, load_stats
+    from .results import ResultsError
+    from .store import load_stats
 
     import stat
 
@@ -1208,7 +1209,8 @@ def check_writable(path, what="results") -> None:
 
 def save_results(stats, path) -> None:
     """Writes `stats` to `path`; raises CommandError saying why it could not."""
-    from .results import ResultsError, dump_stats
+    from .results import ResultsError
+    from .store import dump_stats
 
     try:
         dump_stats(stats, path)

@@ -211,7 +211,7 @@ class Profile:
             return
         from ._signals import signal_name
         from .cli import shown_path
-        from .results import dump_stats
+        from .store import dump_stats
 
         self._profiler.disable()
         stats = self._profiler.get_stats()

@@ -13,7 +13,8 @@ import types
 
 from . import _engine
 from .report import show_func, show_text
-from .results import LineStats, default_meta, dump_stats
+from .results import LineStats
+from .store import default_meta, dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
 
