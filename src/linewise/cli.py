@@ -19,7 +19,9 @@ import os
 import shlex
 import sys
 
-__all__ = ["main", "parse_unit", "print_report"]
+from .units import parse_unit
+
+__all__ = ["main", "print_report"]
 
 PROG = "linewise"
 
@@ -236,30 +238,6 @@ class _Settings:
             where = f"{self.config.path}: top" if self.from_config("top") else "--top"
             raise UsageError(f"{where}: must be a positive number of functions, not {value}")
         return value
-
-
-_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def parse_unit(value) -> float:
-    """A report's time unit in seconds, from a number ("1e-3") or s, ms, us or ns;
-    raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a time unit: {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        text = str(value).strip().lower()
-        if text in _UNITS:
-            return _UNITS[text]
-        try:
-            seconds = float(text)
-        except ValueError:
-            raise ValueError(f"not a time unit: {value!r} (give seconds, such as 1e-6, "
-                             "or one of s, ms, us, ns)") from None
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"the unit must be a positive number of seconds, not {value!r}")
-    return seconds
 
 
 def _int_at_least(minimum):

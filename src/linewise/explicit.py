@@ -244,7 +244,8 @@ class Profile:
                   file=sys.stderr)
 
     def _print(self, stats):
-        from .cli import parse_unit, print_report
+        from .cli import print_report
+        from .units import parse_unit
 
         config = _config()
         get = config.get if config is not None else (lambda key, default=None: default)
