@@ -43,7 +43,7 @@ typedef struct {
     PyObject *monitoring;       /* owned: the sys.monitoring module, or NULL */
     PyObject *callbacks;        /* owned: tuple of (event bit, C callable) pairs */
 
-    /* legacy backend (legacy.c) */
+    /* legacy backend (legacy.h) */
     int legacy_on;              /* the trace hook is installed (started, not stopped) */
     SavedTrace *saved;          /* owned array: what each thread had before enable */
     Py_ssize_t n_saved;
@@ -94,7 +94,7 @@ int lw_backend_start(PyObject *module, lw_state *st);
 int lw_backend_stop(PyObject *module, lw_state *st);
 int lw_backend_code_active(lw_state *st, CodeEntry *entry, int on);
 
-/* monitoring.c / legacy.c */
+/* monitoring.c / legacy_threads.c */
 #if LW_HAVE_MONITORING
 int lw_monitoring_init(PyObject *module, lw_state *st);
 int lw_monitoring_start(lw_state *st);
