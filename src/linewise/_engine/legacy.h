@@ -67,7 +67,7 @@ int lw_legacy_trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *ar
 static inline int
 lw_legacy_is_hook(lw_state *st, PyObject *obj)
 {
-    return obj != NULL && Py_TYPE(obj) == st->hook_type;
+    return obj != NULL && Py_TYPE(obj) == st->legacy.hook_type;
 }
 
 /* The tracer behind hook `h` in thread `ts` (never linewise's own). */

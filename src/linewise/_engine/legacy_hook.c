@@ -45,7 +45,7 @@ lw_legacy_thread_tracer(lw_state *st, PyThreadState *ts)
 static PyObject *
 new_hook(lw_state *st, PyObject *module, int kind, Tracer behind_it)
 {
-    HookObject *h = PyObject_GC_New(HookObject, st->hook_type);
+    HookObject *h = PyObject_GC_New(HookObject, st->legacy.hook_type);
     if (h == NULL) {
         return NULL;
     }
@@ -65,7 +65,7 @@ lw_legacy_hook_for(lw_state *st, PyObject *module, Tracer t)
 {
     t = look_through(st, t, PyThreadState_Get());
     if (t.func == NULL || t.func == lw_legacy_trace) {
-        return Py_NewRef(st->plain);
+        return Py_NewRef(st->legacy.plain);
     }
     return new_hook(st, module, HOOK_CHAIN, t);
 }
@@ -100,7 +100,7 @@ static _Thread_local int in_sys_hook;
 static PyObject *
 call_settrace(lw_state *st, PyObject *f)
 {
-    PyObject *target = in_sys_hook ? st->builtin_settrace : st->orig_settrace;  /* borrowed */
+    PyObject *target = in_sys_hook ? st->legacy.builtin_settrace : st->legacy.orig_settrace;  /* borrowed */
     if (target == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is gone");
         return NULL;
@@ -125,11 +125,11 @@ settrace_behind(lw_state *st, PyObject *module, PyObject *f)
             /* threading's hook on a new thread (or on one started just before enable():
              * it may read threading's hook after start() returned): what threading had
              * before linewise goes behind it, as it would have been the thread's tracer. */
-            PyObject *prev = st->saved_threading_trace;
+            PyObject *prev = st->legacy.saved_threading_trace;
             if (prev != NULL && prev != Py_None) {
                 return settrace_behind(st, module, prev);
             }
-            (void)lw_legacy_install_here(lw_legacy_trace, st->plain);
+            (void)lw_legacy_install_here(lw_legacy_trace, st->legacy.plain);
             return 0;
         }
         (void)lw_legacy_install_here(lw_legacy_trace, f);
@@ -140,7 +140,7 @@ settrace_behind(lw_state *st, PyObject *module, PyObject *f)
         return -1;
     }
     Py_DECREF(result);
-    if (tstate->c_tracefunc != lw_legacy_trace && st->legacy_on) {
+    if (tstate->c_tracefunc != lw_legacy_trace && st->legacy.on) {
         lw_legacy_adopt(st, module, tstate, had_other);
     }
     lw_legacy_forget_quiet(st);
@@ -151,7 +151,7 @@ static PyObject *
 my_settrace(PyObject *module, PyObject *f)
 {
     lw_state *st = lw_get_state(module);
-    if (!st->legacy_on || in_sys_hook) {
+    if (!st->legacy.on || in_sys_hook) {
         return call_settrace(st, f);
     }
     if (settrace_behind(st, module, f) < 0) {
@@ -165,8 +165,8 @@ my_gettrace(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
     PyThreadState *tstate = PyThreadState_Get();
-    if (!st->legacy_on || tstate->c_tracefunc != lw_legacy_trace || in_sys_hook) {
-        PyObject *target = in_sys_hook ? st->builtin_gettrace : st->orig_gettrace;
+    if (!st->legacy.on || tstate->c_tracefunc != lw_legacy_trace || in_sys_hook) {
+        PyObject *target = in_sys_hook ? st->legacy.builtin_gettrace : st->legacy.orig_gettrace;
         if (target == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "linewise: sys.gettrace is gone");
             return NULL;
@@ -225,7 +225,7 @@ hook_call(PyObject *self, PyObject *args, PyObject *kwargs)
     PyThreadState *tstate = PyThreadState_Get();
     int status;
     Py_INCREF(self);
-    if (st->legacy_on) {
+    if (st->legacy.on) {
         /* Take the C way back, then serve this event from there. */
         if (settrace_behind(st, h->module, self) < 0) {
             Py_DECREF(self);
@@ -240,13 +240,13 @@ hook_call(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     else if (h->kind == HOOK_BOOTSTRAP && lw_legacy_saved_for(st, tstate) == NULL) {
         /* A thread started just before stop: do what threading's old hook would have. */
-        PyObject *prev = st->saved_threading_trace;
+        PyObject *prev = st->legacy.saved_threading_trace;
         Py_DECREF(self);
         if (prev == NULL || prev == Py_None) {
             (void)lw_legacy_install_here(NULL, NULL);
             Py_RETURN_NONE;
         }
-        PyObject *settrace = st->orig_settrace ? st->orig_settrace : PySys_GetObject("settrace");
+        PyObject *settrace = st->legacy.orig_settrace ? st->legacy.orig_settrace : PySys_GetObject("settrace");
         if (settrace == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "linewise: sys.settrace is missing");
             return NULL;
@@ -330,18 +330,18 @@ int
 lw_legacy_hook_init(PyObject *module, lw_state *st)
 {
     Tracer none = {NULL, NULL};
-    st->builtin_settrace = Py_XNewRef(PySys_GetObject("settrace"));
-    st->builtin_gettrace = Py_XNewRef(PySys_GetObject("gettrace"));
-    st->hook_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &hook_spec, NULL);
-    if (st->hook_type == NULL) {
+    st->legacy.builtin_settrace = Py_XNewRef(PySys_GetObject("settrace"));
+    st->legacy.builtin_gettrace = Py_XNewRef(PySys_GetObject("gettrace"));
+    st->legacy.hook_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &hook_spec, NULL);
+    if (st->legacy.hook_type == NULL) {
         return -1;
     }
-    st->bootstrap = new_hook(st, module, HOOK_BOOTSTRAP, none);
-    st->plain = new_hook(st, module, HOOK_PLAIN, none);
-    st->my_settrace = PyCFunction_NewEx(&my_settrace_def, module, NULL);
-    st->my_gettrace = PyCFunction_NewEx(&my_gettrace_def, module, NULL);
-    if (st->bootstrap == NULL || st->plain == NULL || st->my_settrace == NULL ||
-        st->my_gettrace == NULL) {
+    st->legacy.bootstrap = new_hook(st, module, HOOK_BOOTSTRAP, none);
+    st->legacy.plain = new_hook(st, module, HOOK_PLAIN, none);
+    st->legacy.my_settrace = PyCFunction_NewEx(&my_settrace_def, module, NULL);
+    st->legacy.my_gettrace = PyCFunction_NewEx(&my_gettrace_def, module, NULL);
+    if (st->legacy.bootstrap == NULL || st->legacy.plain == NULL || st->legacy.my_settrace == NULL ||
+        st->legacy.my_gettrace == NULL) {
         return -1;
     }
     return 0;
@@ -374,8 +374,8 @@ swap_out_of_sys(const char *name, PyObject *mine, PyObject *orig)
 int
 lw_legacy_shims_on(lw_state *st)
 {
-    if (swap_into_sys("settrace", st->my_settrace, &st->orig_settrace) < 0 ||
-        swap_into_sys("gettrace", st->my_gettrace, &st->orig_gettrace) < 0) {
+    if (swap_into_sys("settrace", st->legacy.my_settrace, &st->legacy.orig_settrace) < 0 ||
+        swap_into_sys("gettrace", st->legacy.my_gettrace, &st->legacy.orig_gettrace) < 0) {
         return -1;
     }
     return 0;
@@ -384,6 +384,6 @@ lw_legacy_shims_on(lw_state *st)
 void
 lw_legacy_shims_off(lw_state *st)
 {
-    swap_out_of_sys("settrace", st->my_settrace, st->orig_settrace);
-    swap_out_of_sys("gettrace", st->my_gettrace, st->orig_gettrace);
+    swap_out_of_sys("settrace", st->legacy.my_settrace, st->legacy.orig_settrace);
+    swap_out_of_sys("gettrace", st->legacy.my_gettrace, st->legacy.orig_gettrace);
 }

@@ -8,9 +8,9 @@
 SavedTrace *
 lw_legacy_saved_for(lw_state *st, PyThreadState *ts)
 {
-    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
-        if (st->saved[i].tstate == ts && st->saved[i].thread_id == ts->id) {
-            return &st->saved[i];
+    for (Py_ssize_t i = 0; i < st->legacy.n_saved; i++) {
+        if (st->legacy.saved[i].tstate == ts && st->legacy.saved[i].thread_id == ts->id) {
+            return &st->legacy.saved[i];
         }
     }
     return NULL;
@@ -63,11 +63,11 @@ set_stack_lines(lw_state *st, PyThreadState *ts, int quiet_only)
     PyFrameObject *f = PyThreadState_GetFrame(ts);  /* owned */
     while (f != NULL) {
         if (!quiet_only) {
-            lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 1);
+            lw_frame_set_lines(f, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 1);
         }
         for (int i = 0; quiet_only && i < stack->size; i++) {
             if (stack->recs[i].key == (void *)f && (stack->recs[i].flags & LW_REC_CHAIN_QUIET)) {
-                lw_frame_set_lines(f, st->lines_offset, st->str_f_trace_lines, 0);
+                lw_frame_set_lines(f, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 0);
             }
         }
         PyFrameObject *back = PyFrame_GetBack(f);  /* owned */
@@ -130,10 +130,10 @@ forget_saved(lw_state *st, PyThreadState *ts)
         return;
     }
     s->tstate = NULL;
-    int last = st->n_unresolved > 0 && --st->n_unresolved == 0;
-    uint64_t generation = st->saved_generation;
+    int last = st->legacy.n_unresolved > 0 && --st->legacy.n_unresolved == 0;
+    uint64_t generation = st->legacy.saved_generation;
     Py_CLEAR(s->obj);  /* may run Python code (even a new start): s is not used after */
-    if (last && st->saved_generation == generation) {
+    if (last && st->legacy.saved_generation == generation) {
         clear_saved(st);
     }
 }
@@ -174,11 +174,11 @@ lw_legacy_retire(lw_state *st, HookObject *h, PyThreadState *tstate, PyFrameObje
 int
 lw_legacy_init(PyObject *module, lw_state *st)
 {
-    st->str_f_trace_lines = PyUnicode_InternFromString("f_trace_lines");
-    if (st->str_f_trace_lines == NULL) {
+    st->legacy.str_f_trace_lines = PyUnicode_InternFromString("f_trace_lines");
+    if (st->legacy.str_f_trace_lines == NULL) {
         return -1;
     }
-    st->lines_offset = lw_frame_lines_offset();
+    st->legacy.lines_offset = lw_frame_lines_offset();
     return lw_legacy_hook_init(module, st);
 }
 
@@ -196,28 +196,28 @@ free_saved(SavedTrace *saved, Py_ssize_t n)
 static void
 clear_saved(lw_state *st)
 {
-    SavedTrace *old = st->saved;
-    Py_ssize_t n = st->n_saved;
-    st->saved = NULL;
-    st->n_saved = 0;
+    SavedTrace *old = st->legacy.saved;
+    Py_ssize_t n = st->legacy.n_saved;
+    st->legacy.saved = NULL;
+    st->legacy.n_saved = 0;
     free_saved(old, n);
 }
 
 int
 lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
 {
-    Py_VISIT(st->hook_type);
-    Py_VISIT(st->bootstrap);
-    Py_VISIT(st->plain);
-    Py_VISIT(st->saved_threading_trace);
-    Py_VISIT(st->orig_settrace);
-    Py_VISIT(st->orig_gettrace);
-    Py_VISIT(st->builtin_settrace);
-    Py_VISIT(st->builtin_gettrace);
-    Py_VISIT(st->my_settrace);
-    Py_VISIT(st->my_gettrace);
-    for (Py_ssize_t i = 0; i < st->n_saved; i++) {
-        Py_VISIT(st->saved[i].obj);
+    Py_VISIT(st->legacy.hook_type);
+    Py_VISIT(st->legacy.bootstrap);
+    Py_VISIT(st->legacy.plain);
+    Py_VISIT(st->legacy.saved_threading_trace);
+    Py_VISIT(st->legacy.orig_settrace);
+    Py_VISIT(st->legacy.orig_gettrace);
+    Py_VISIT(st->legacy.builtin_settrace);
+    Py_VISIT(st->legacy.builtin_gettrace);
+    Py_VISIT(st->legacy.my_settrace);
+    Py_VISIT(st->legacy.my_gettrace);
+    for (Py_ssize_t i = 0; i < st->legacy.n_saved; i++) {
+        Py_VISIT(st->legacy.saved[i].obj);
     }
     return 0;
 }
@@ -225,17 +225,17 @@ lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
 void
 lw_legacy_clear(lw_state *st)
 {
-    Py_CLEAR(st->bootstrap);
-    Py_CLEAR(st->plain);
-    Py_CLEAR(st->saved_threading_trace);
-    Py_CLEAR(st->orig_settrace);
-    Py_CLEAR(st->orig_gettrace);
-    Py_CLEAR(st->builtin_settrace);
-    Py_CLEAR(st->builtin_gettrace);
-    Py_CLEAR(st->my_settrace);
-    Py_CLEAR(st->my_gettrace);
-    Py_CLEAR(st->hook_type);
-    Py_CLEAR(st->str_f_trace_lines);
+    Py_CLEAR(st->legacy.bootstrap);
+    Py_CLEAR(st->legacy.plain);
+    Py_CLEAR(st->legacy.saved_threading_trace);
+    Py_CLEAR(st->legacy.orig_settrace);
+    Py_CLEAR(st->legacy.orig_gettrace);
+    Py_CLEAR(st->legacy.builtin_settrace);
+    Py_CLEAR(st->legacy.builtin_gettrace);
+    Py_CLEAR(st->legacy.my_settrace);
+    Py_CLEAR(st->legacy.my_gettrace);
+    Py_CLEAR(st->legacy.hook_type);
+    Py_CLEAR(st->legacy.str_f_trace_lines);
     clear_saved(st);
 }
 
@@ -302,7 +302,7 @@ thread_alive(PyInterpreterState *interp, ThreadRef r)
 int
 lw_legacy_start(lw_state *st)
 {
-    if (st->bootstrap == NULL) {
+    if (st->legacy.bootstrap == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: the engine module was torn down");
         return -1;
     }
@@ -311,8 +311,8 @@ lw_legacy_start(lw_state *st)
     ThreadRef *threads = NULL;  /* owned */
     Py_ssize_t n = 0;
     int gc_was_on = 0;
-    ((HookObject *)st->bootstrap)->stuck = 0;
-    ((HookObject *)st->plain)->stuck = 0;
+    ((HookObject *)st->legacy.bootstrap)->stuck = 0;
+    ((HookObject *)st->legacy.plain)->stuck = 0;
     if (lw_legacy_shims_on(st) < 0) {
         goto error;
     }
@@ -320,13 +320,13 @@ lw_legacy_start(lw_state *st)
     if (threading_trace == NULL) {
         goto error;
     }
-    if (threading_trace == st->bootstrap) {
+    if (threading_trace == st->legacy.bootstrap) {
         Py_DECREF(threading_trace);  /* ours, left by an earlier run: keep what it saved */
     }
     else {
-        Py_XSETREF(st->saved_threading_trace, threading_trace);
+        Py_XSETREF(st->legacy.saved_threading_trace, threading_trace);
     }
-    PyObject *result = call_threading("settrace", st->bootstrap);  /* owned */
+    PyObject *result = call_threading("settrace", st->legacy.bootstrap);  /* owned */
     if (result == NULL) {
         goto error;
     }
@@ -355,23 +355,23 @@ lw_legacy_start(lw_state *st)
         saved[i].obj = Py_XNewRef(t.obj);
     }
     clear_saved(st);
-    st->saved = saved;
-    st->n_saved = n;
-    st->saved_generation++;
-    st->n_unresolved = 0;
-    st->legacy_on = 1;
+    st->legacy.saved = saved;
+    st->legacy.n_saved = n;
+    st->legacy.saved_generation++;
+    st->legacy.n_unresolved = 0;
+    st->legacy.on = 1;
 #if !LW_HAVE_SETTRACE_TSTATE
     /* 3.13 has only CPython's own walk, which runs the audit hooks once per thread and
      * may crash if one lets a thread end meanwhile (CPython gh-137400, fixed in 3.14). */
     if (PySys_Audit("sys.settrace", NULL) < 0) {
         goto error;
     }
-    PyEval_SetTraceAllThreads(lw_legacy_trace, st->bootstrap);
+    PyEval_SetTraceAllThreads(lw_legacy_trace, st->legacy.bootstrap);
 #else
     /* Each call runs the audit hooks (Python code, which may let a thread end). */
     for (Py_ssize_t i = 0; i < n; i++) {
         if (thread_alive(interp, threads[i]) &&
-            _PyEval_SetTrace(threads[i].ts, lw_legacy_trace, st->bootstrap) < 0) {
+            _PyEval_SetTrace(threads[i].ts, lw_legacy_trace, st->legacy.bootstrap) < 0) {
             goto error;
         }
     }
@@ -408,10 +408,10 @@ lw_legacy_stop(lw_state *st)
     /* At shutdown (an engine still enabled when its profiler is collected) there is
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
-    int was_on = st->legacy_on;  /* else a start failed before installing anything */
-    st->legacy_on = 0;
-    st->hooks_lost = 0;
-    st->n_unresolved = 0;
+    int was_on = st->legacy.on;  /* else a start failed before installing anything */
+    st->legacy.on = 0;
+    st->legacy.hooks_lost = 0;
+    st->legacy.n_unresolved = 0;
     lw_legacy_shims_off(st);
     int gc_was_on = PyGC_Disable();  /* no finalizer runs while threads are walked */
     Py_ssize_t n = 0;
@@ -432,7 +432,7 @@ lw_legacy_stop(lw_state *st)
              * the rest of this thread. (Counted for the threads hooked at start; one
              * started since may never have been hooked.) */
             if (was_on && lw_legacy_saved_for(st, ts) != NULL) {
-                st->hooks_lost++;
+                st->legacy.hooks_lost++;
                 if (ts->c_tracefunc == NULL && !finalizing) {
                     lw_legacy_lines_back_on(st, ts);
                 }
@@ -442,7 +442,7 @@ lw_legacy_stop(lw_state *st)
         PyObject *hook = ts->c_traceobj;  /* borrowed; the thread's reference */
         Tracer t = lw_legacy_thread_tracer(st, ts);
         if (ts != me) {
-            st->n_unresolved += hook == st->bootstrap;
+            st->legacy.n_unresolved += hook == st->legacy.bootstrap;
             if (t.func == NULL && !finalizing) {
                 lw_legacy_lines_back_on(st, ts);
             }
@@ -464,17 +464,17 @@ lw_legacy_stop(lw_state *st)
     if (gc_was_on) {
         PyGC_Enable();
     }
-    if (st->n_unresolved == 0) {
+    if (st->legacy.n_unresolved == 0) {
         clear_saved(st);  /* no thread will look its tracer up there any more */
     }
-    if (st->saved_threading_trace != NULL && !finalizing) {
+    if (st->legacy.saved_threading_trace != NULL && !finalizing) {
         PyObject *current = call_threading("gettrace", NULL);  /* owned */
         if (current == NULL) {
             PyErr_Clear();
             status = -1;
         }
-        else if (current == st->bootstrap) {  /* else someone set theirs since: keep it */
-            PyObject *result = call_threading("settrace", st->saved_threading_trace);
+        else if (current == st->legacy.bootstrap) {  /* else someone set theirs since: keep it */
+            PyObject *result = call_threading("settrace", st->legacy.saved_threading_trace);
             if (result == NULL) {
                 PyErr_Clear();
                 status = -1;
@@ -488,12 +488,12 @@ lw_legacy_stop(lw_state *st)
     if (status < 0) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: could not restore every thread's trace function");
     }
-    else if (st->hooks_lost > 0 && !finalizing &&
+    else if (st->legacy.hooks_lost > 0 && !finalizing &&
              PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
                               "another tool replaced linewise's trace hook in %zd thread(s) "
                               "while profiling (with PyEval_SetTrace, as coverage.py's C "
                               "tracer does when started): lines run there after that are "
-                              "not counted", st->hooks_lost) < 0) {
+                              "not counted", st->legacy.hooks_lost) < 0) {
         status = -1;
     }
     return status;

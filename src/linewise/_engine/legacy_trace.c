@@ -56,7 +56,7 @@ count(lw_state *st, PyThreadState *tstate, PyFrameObject *frame, CodeEntry *e, i
         if (e->kind != LW_KIND_PLAIN && is_resume(frame, e)) {
             lw_on_resume(st, tstate, frame, e, now);
             /* Its lines may have been switched off while its code was not profiled. */
-            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
+            lw_frame_set_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 1);
         }
         else {
             lw_on_start(st, tstate, frame, e, now);
@@ -84,12 +84,12 @@ trace_plain(lw_state *st, PyFrameObject *frame, int what, PyObject *arg, int64_t
     CodeEntry *e = lw_code_entry(st->extra_index, (PyObject *)code);
     if (e == NULL || !e->active) {
         if (what == PyTrace_CALL) {
-            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 0);
+            lw_frame_set_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 0);
         }
         else if (what == PyTrace_RETURN && (code->co_flags & LW_CO_SUSPENDABLE)) {
             /* A generator's frame outlives this event: leave its lines as CPython made
              * them, for whoever traces it after a resume (a debugger after disable()). */
-            lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
+            lw_frame_set_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 1);
         }
         return;
     }
@@ -120,7 +120,7 @@ trace_chained(lw_state *st, PyObject *module, PyThreadState *tstate, Tracer next
     if (was_quiet && what == PyTrace_RETURN) {
         /* Leaving (or suspending): the frame's lines go back to what the tracer chose.
          * A resume switches them on again (count()). */
-        lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 0);
+        lw_frame_set_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 0);
     }
     int64_t before = lw_timer_now();
     int status = 0;
@@ -134,13 +134,13 @@ trace_chained(lw_state *st, PyObject *module, PyThreadState *tstate, Tracer next
          * saw; linewise needs them, and keeps them from it. */
         ThreadStack *ts = lw_stack(st, tstate);
         if (top < ts->size && ts->recs[top].key == (void *)frame) {
-            if (!lw_frame_lines(frame, st->lines_offset, st->str_f_trace_lines)) {
-                lw_frame_set_lines(frame, st->lines_offset, st->str_f_trace_lines, 1);
+            if (!lw_frame_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines)) {
+                lw_frame_set_lines(frame, st->legacy.lines_offset, st->legacy.str_f_trace_lines, 1);
                 ts->recs[top].flags |= LW_REC_CHAIN_QUIET;  /* kept across yields */
             }
         }
     }
-    if (LW_UNLIKELY(tstate->c_tracefunc != lw_legacy_trace) && st->legacy_on) {
+    if (LW_UNLIKELY(tstate->c_tracefunc != lw_legacy_trace) && st->legacy.on) {
         /* It replaced the thread's tracer (coverage's tracer stopping or swapping itself,
          * a Python tracer failing): go back in front of the new one. */
         lw_legacy_adopt(st, module, tstate, 1);
@@ -161,14 +161,14 @@ trace_slow(HookObject *h, PyFrameObject *frame, int what, PyObject *arg, int64_t
 {
     lw_state *st = h->st;
     PyThreadState *tstate = PyThreadState_Get();
-    if (!st->legacy_on) {
+    if (!st->legacy.on) {
         return lw_legacy_retire(st, h, tstate, frame, what, arg);
     }
     PyObject *module = h->module;  /* borrowed: h is alive for the whole call */
     Py_INCREF(h);
     int status = 0;
     Tracer next = lw_legacy_behind(st, h, tstate);
-    Py_XINCREF(next.obj);  /* may be borrowed from st->saved, and hook_for allocates */
+    Py_XINCREF(next.obj);  /* may be borrowed from st->legacy.saved, and hook_for allocates */
     if (h->kind == HOOK_BOOTSTRAP) {
         /* This thread's first event since start: give it a hook of its own. */
         PyObject *own = lw_legacy_hook_for(st, module, next);  /* owned */
@@ -206,7 +206,7 @@ lw_legacy_trace(PyObject *hook, PyFrameObject *frame, int what, PyObject *arg)
     int64_t now = lw_timer_now();
     HookObject *h = (HookObject *)hook;
     lw_state *st = h->st;
-    if (LW_UNLIKELY(h->kind != HOOK_PLAIN || !st->legacy_on)) {
+    if (LW_UNLIKELY(h->kind != HOOK_PLAIN || !st->legacy.on)) {
         return trace_slow(h, frame, what, arg, now);
     }
     trace_plain(st, frame, what, arg, now);

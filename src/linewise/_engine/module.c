@@ -36,7 +36,7 @@ engine_exec(PyObject *module)
 {
     lw_state *st = lw_get_state(module);
     PyObject *type = NULL;  /* owned */
-    st->tool_id = -1;
+    st->mon.tool_id = -1;
     st->switch_lock = PyThread_allocate_lock();
     if (st->switch_lock == NULL) {
         PyErr_NoMemory();
@@ -105,8 +105,8 @@ diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
     return Py_BuildValue("{sisisKsnsisnsn}", "armed_engines", st->n_armed, "tool_id",
-                         st->tool_id, "dropped_events", (unsigned long long)st->dropped,
-                         "trace_hooks_lost", st->hooks_lost,
+                         st->mon.tool_id, "dropped_events", (unsigned long long)st->dropped,
+                         "trace_hooks_lost", st->legacy.hooks_lost,
                          "thread_stack_depth", lw_tstack.epoch == st->epoch ? lw_tstack.size : 0,
                          "suspended_frames", (Py_ssize_t)st->suspended.used,
                          "suspended_cap", (Py_ssize_t)lw_suspend_cap());
@@ -125,8 +125,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     lw_state *st = lw_get_state(module);
     Py_VISIT(st->engine_type);
-    Py_VISIT(st->monitoring);
-    Py_VISIT(st->callbacks);
+    Py_VISIT(st->mon.sys_monitoring);
+    Py_VISIT(st->mon.callbacks);
     return lw_legacy_traverse(st, visit, arg);
 }
 
@@ -135,8 +135,8 @@ module_clear(PyObject *module)
 {
     lw_state *st = lw_get_state(module);
     Py_CLEAR(st->engine_type);
-    Py_CLEAR(st->monitoring);
-    Py_CLEAR(st->callbacks);
+    Py_CLEAR(st->mon.sys_monitoring);
+    Py_CLEAR(st->mon.callbacks);
     lw_legacy_clear(st);
     lw_suspend_clear(&st->suspended);
     return 0;
