@@ -120,6 +120,7 @@ is_quiet(lw_state *st, PyFrameObject *frame)
 }
 
 static void clear_saved(lw_state *st);
+static int lw_legacy_stop(lw_state *st);
 
 /* Drops thread `ts`'s saved tracer (it has it back); frees the table with the last one. */
 static void
@@ -171,7 +172,7 @@ lw_legacy_retire(lw_state *st, HookObject *h, PyThreadState *tstate, PyFrameObje
     return status;
 }
 
-int
+static int
 lw_legacy_init(PyObject *module, lw_state *st)
 {
     st->legacy.str_f_trace_lines = PyUnicode_InternFromString("f_trace_lines");
@@ -203,7 +204,7 @@ clear_saved(lw_state *st)
     free_saved(old, n);
 }
 
-int
+static int
 lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
 {
     Py_VISIT(st->legacy.hook_type);
@@ -222,7 +223,7 @@ lw_legacy_traverse(lw_state *st, visitproc visit, void *arg)
     return 0;
 }
 
-void
+static void
 lw_legacy_clear(lw_state *st)
 {
     Py_CLEAR(st->legacy.bootstrap);
@@ -299,7 +300,7 @@ thread_alive(PyInterpreterState *interp, ThreadRef r)
     return 0;
 }
 
-int
+static int
 lw_legacy_start(lw_state *st)
 {
     if (st->legacy.bootstrap == NULL) {
@@ -399,7 +400,7 @@ error:
  * through 3.12 doing so runs the audit hooks once per thread, during which a thread may
  * end under the call. Line events linewise switched off go back on in threads left with no
  * tracer, so each has an event soon. */
-int
+static int
 lw_legacy_stop(lw_state *st)
 {
     PyThreadState *me = PyThreadState_Get();
@@ -499,3 +500,22 @@ lw_legacy_stop(lw_state *st)
     return status;
 }
 
+/* A code needs nothing of its own: the hook sees every frame and looks up its code's entry. */
+static int
+lw_legacy_code_noop(lw_state *st, PyObject *code)
+{
+    (void)st, (void)code;
+    return 0;
+}
+
+const lw_backend_ops lw_legacy_ops = {
+    .name = "legacy",
+    .keeps_armed = 0,
+    .init = lw_legacy_init,
+    .start = lw_legacy_start,
+    .stop = lw_legacy_stop,
+    .arm_code = lw_legacy_code_noop,
+    .disarm_code = lw_legacy_code_noop,
+    .traverse = lw_legacy_traverse,
+    .clear = lw_legacy_clear,
+};

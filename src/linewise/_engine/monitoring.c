@@ -122,8 +122,10 @@ static const struct {
 };
 #define N_EVENTS (sizeof(event_map) / sizeof(event_map[0]))
 
+static int lw_monitoring_stop(lw_state *st);
+
 /* Reads sys.monitoring and builds the callables. Returns 0, or -1 with an exception. */
-int
+static int
 lw_monitoring_init(PyObject *module, lw_state *st)
 {
     PyObject *sys = NULL;     /* owned */
@@ -315,7 +317,7 @@ check_tool(lw_state *st)
     return status;
 }
 
-int
+static int
 lw_monitoring_start(lw_state *st)
 {
     /* Ids PEP 669 leaves unassigned first: cProfile (3.12+) insists on PROFILER_ID (2) and
@@ -368,7 +370,7 @@ error:
     return -1;
 }
 
-int
+static int
 lw_monitoring_stop(lw_state *st)
 {
     int id = st->mon.tool_id;
@@ -403,7 +405,7 @@ done:
     return 0;
 }
 
-int
+static int
 lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
 {
     if (st->mon.tool_id < 0 || st->mon.sys_monitoring == NULL) {
@@ -416,5 +418,44 @@ lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
     return call_monitoring(st, "set_local_events", "(iOl)", st->mon.tool_id, code,
                            on ? st->mon.local_events : 0L);
 }
+
+static int
+lw_monitoring_arm_code(lw_state *st, PyObject *code)
+{
+    return lw_monitoring_set_code(st, code, 1);
+}
+
+static int
+lw_monitoring_disarm_code(lw_state *st, PyObject *code)
+{
+    return lw_monitoring_set_code(st, code, 0);
+}
+
+static int
+lw_monitoring_traverse(lw_state *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->mon.sys_monitoring);
+    Py_VISIT(st->mon.callbacks);
+    return 0;
+}
+
+static void
+lw_monitoring_clear(lw_state *st)
+{
+    Py_CLEAR(st->mon.sys_monitoring);
+    Py_CLEAR(st->mon.callbacks);
+}
+
+const lw_backend_ops lw_monitoring_ops = {
+    .name = "monitoring",
+    .keeps_armed = 1,
+    .init = lw_monitoring_init,
+    .start = lw_monitoring_start,
+    .stop = lw_monitoring_stop,
+    .arm_code = lw_monitoring_arm_code,
+    .disarm_code = lw_monitoring_disarm_code,
+    .traverse = lw_monitoring_traverse,
+    .clear = lw_monitoring_clear,
+};
 
 #endif /* LW_HAVE_MONITORING */

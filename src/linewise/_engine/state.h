@@ -6,7 +6,7 @@
 #include "frames.h"
 #include "linetable.h"
 
-enum { LW_BACKEND_LEGACY = 0, LW_BACKEND_MONITORING = 1 };
+struct lw_backend_ops;
 
 /* A thread state and the C trace function it had before the legacy backend took over. */
 typedef struct {
@@ -55,7 +55,8 @@ typedef struct {
 typedef struct {
     Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers (init) */
     PyTypeObject *engine_type;  /* owned: the Engine type (init) */
-    int backend;                /* LW_BACKEND_*, fixed at import */
+    const struct lw_backend_ops *ops;  /* the backend's operations (backend.c), chosen at
+                                   import and fixed; NULL only before that */
     int n_armed;                /* engines armed now; the backend is on while > 0 (engine.c) */
     int switching;              /* the backend is being started or stopped, by the thread
                                    switch_owner, which holds switch_lock meanwhile: the
@@ -101,23 +102,33 @@ lw_get_state(PyObject *module)
 /* engine.c */
 extern PyType_Spec lw_engine_spec;
 
-/* backend.c: turning the chosen backend on and off, and per-code activation.
+/* One backend's operations: the engine calls these (through backend.c) and never asks
+ * which backend it has. Each returns 0, or -1 with an exception set, unless it says
+ * otherwise. The events themselves do not come this way: each backend's callbacks call
+ * events.h directly. */
+typedef struct lw_backend_ops {
+    const char *name;   /* "monitoring" or "legacy": _engine.backend */
+    int keeps_armed;    /* an engine disabled with keep_armed may stay armed: monitoring sees
+                           only its codes' events; an armed legacy hook would slow every call */
+    int (*init)(PyObject *module, lw_state *st);   /* at import, for the chosen backend only */
+    int (*start)(lw_state *st);                    /* the first engine arms */
+    int (*stop)(lw_state *st);                     /* the last engine disarms */
+    int (*arm_code)(lw_state *st, PyObject *code);     /* a code's first active engine */
+    int (*disarm_code)(lw_state *st, PyObject *code);  /* a code's last active engine went */
+    int (*traverse)(lw_state *st, visitproc visit, void *arg);  /* the backend's references */
+    void (*clear)(lw_state *st);                   /* drops them */
+} lw_backend_ops;
+
+#if LW_HAVE_MONITORING
+extern const lw_backend_ops lw_monitoring_ops;  /* monitoring.c */
+#endif
+extern const lw_backend_ops lw_legacy_ops;      /* legacy_threads.c */
+
+/* backend.c: choosing the backend, turning it on and off, and per-code activation.
  * Each returns 0, or -1 with an exception set. */
+int lw_backend_choose(lw_state *st);
 int lw_backend_start(PyObject *module, lw_state *st);
 int lw_backend_stop(PyObject *module, lw_state *st);
 int lw_backend_code_active(lw_state *st, CodeEntry *entry, int on);
-
-/* monitoring.c / legacy_threads.c */
-#if LW_HAVE_MONITORING
-int lw_monitoring_init(PyObject *module, lw_state *st);
-int lw_monitoring_start(lw_state *st);
-int lw_monitoring_stop(lw_state *st);
-int lw_monitoring_set_code(lw_state *st, PyObject *code, int on);
-#endif
-int lw_legacy_init(PyObject *module, lw_state *st);
-int lw_legacy_start(lw_state *st);
-int lw_legacy_stop(lw_state *st);
-int lw_legacy_traverse(lw_state *st, visitproc visit, void *arg);
-void lw_legacy_clear(lw_state *st);
 
 #endif /* LINEWISE_STATE_H */
