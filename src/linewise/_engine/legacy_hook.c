@@ -94,7 +94,9 @@ lw_legacy_adopt(lw_state *st, PyObject *module, PyThreadState *tstate, int had_o
 /* -- sys.settrace while the hook is installed ---------------------------------------- */
 
 /* Set while this thread is inside linewise's sys.settrace/gettrace: re-entered (through a
- * tool that wrapped them), they call the ones sys had at import instead of looping. */
+ * tool that wrapped them), they call the ones sys had at import instead of looping.
+ * Outside module state on purpose: it is a fact about a thread's C stack, whichever module
+ * instance's shim is on it; the module state is shared by every thread. */
 static _Thread_local int in_sys_hook;
 
 static PyObject *

@@ -8,6 +8,8 @@
 #include "legacy.h"
 
 #ifdef LINEWISE_NULL_HOOK
+/* Benchmark floor only (compiled out otherwise): a sink the timer reading cannot be
+ * optimised away into. */
 volatile int64_t lw_legacy_null_sink;
 #endif
 
