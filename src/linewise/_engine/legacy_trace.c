@@ -78,8 +78,9 @@ count(lw_state *st, PyThreadState *tstate, PyFrameObject *frame, CodeEntry *e, i
     }
 }
 
-/* An event in a thread with no other tracer. */
-static inline void
+/* An event in a thread with no other tracer. Always inlined: the split of legacy.c left
+ * GCC (3.13's build) calling it out of line from trace(), one more call on every event. */
+static LW_ALWAYS_INLINE void
 trace_plain(lw_state *st, PyFrameObject *frame, int what, PyObject *arg, int64_t now)
 {
     PyCodeObject *code = lw_frame_code(frame);  /* borrowed */
