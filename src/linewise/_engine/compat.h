@@ -20,9 +20,12 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define LW_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For a hot-path helper whose inlining the compiler's budget would otherwise decide. */
+#define LW_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define LW_LIKELY(x) (x)
 #define LW_UNLIKELY(x) (x)
+#define LW_ALWAYS_INLINE inline
 #endif
 
 /* PEP 669 (sys.monitoring) arrived in 3.12. */

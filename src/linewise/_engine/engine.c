@@ -186,7 +186,7 @@ engine_disable(EngineObject *self, int keep_armed)
 {
     lw_state *st = lw_get_state(self->module);
     self->enabled = 0;
-    if (keep_armed && st->backend == LW_BACKEND_MONITORING) {
+    if (keep_armed && st->ops->keeps_armed) {
         return 0;
     }
     return engine_disarm(self, st);

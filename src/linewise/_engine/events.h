@@ -1,6 +1,6 @@
 /* events.h: what each event does to the line tables, whichever backend delivered it.
  *
- * Both backends (monitoring.c, legacy.c) reduce their events to these calls, with the
+ * Both backends (monitoring.c, legacy_trace.c) reduce their events to these calls, with the
  * timer already read once. Nothing here allocates (but for rare stack growth), calls
  * Python or raises.
  */

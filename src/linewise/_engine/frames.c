@@ -4,10 +4,13 @@
 #include <pthread.h>
 #include <string.h>
 
+/* Per thread, not per module (see frames.h): the module state cannot hold one per thread. */
 _Thread_local ThreadStack lw_tstack;
 
 /* A thread's stack is freed when the thread ends (pthread key destructor); the key is
- * created once per process. */
+ * created once per process. Outside module state on purpose: a pthread key is a process
+ * resource, and the thread-local stacks it frees outlive any one module object (a thread
+ * may end after the module is gone). */
 static pthread_key_t stack_key;
 static pthread_once_t stack_key_once = PTHREAD_ONCE_INIT;
 

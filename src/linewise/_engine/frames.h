@@ -20,7 +20,7 @@
 struct CodeEntry;
 
 typedef struct {
-    void *key;                 /* frame identity (see compat.h / legacy.c) */
+    void *key;                 /* frame identity (see compat.h / legacy_trace.c) */
     struct CodeEntry *entry;   /* borrowed: kept alive by the engines' code references */
     int last_line;             /* line running since last_time; 0 before the first line */
     int flags;                 /* LW_REC_* */

@@ -1,57 +1,22 @@
-/* module.c: the linewise._engine module: its state, its functions, backend choice. */
-#include <stdlib.h>
-#include <string.h>
-
+/* module.c: the linewise._engine module: its state and its functions. */
 #include "results.h"
 #include "state.h"
 #include "timer.h"
-
-/* Picks the backend: sys.monitoring where it exists, unless LINEWISE_BACKEND says
- * "legacy". Returns 0, or -1 with an exception (a warning turned into an error). */
-static int
-choose_backend(lw_state *st)
-{
-    const char *want = getenv("LINEWISE_BACKEND");
-    st->backend = LW_HAVE_MONITORING ? LW_BACKEND_MONITORING : LW_BACKEND_LEGACY;
-    if (want == NULL || *want == '\0') {
-        return 0;
-    }
-    if (strcmp(want, "legacy") == 0) {
-        st->backend = LW_BACKEND_LEGACY;
-        return 0;
-    }
-    if (strcmp(want, "monitoring") == 0) {
-        if (!LW_HAVE_MONITORING) {
-            return PyErr_WarnEx(PyExc_RuntimeWarning,
-                                "LINEWISE_BACKEND=monitoring needs Python 3.12+; using legacy", 1);
-        }
-        return 0;
-    }
-    return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                            "LINEWISE_BACKEND=%s is not 'legacy' or 'monitoring'; ignored", want);
-}
 
 static int
 engine_exec(PyObject *module)
 {
     lw_state *st = lw_get_state(module);
     PyObject *type = NULL;  /* owned */
-    st->tool_id = -1;
+    st->mon.tool_id = -1;
     st->switch_lock = PyThread_allocate_lock();
     if (st->switch_lock == NULL) {
         PyErr_NoMemory();
         return -1;
     }
     lw_timer_init();
-    if (lw_linetable_init(&st->extra_index) < 0 || choose_backend(st) < 0) {
-        return -1;
-    }
-#if LW_HAVE_MONITORING
-    if (lw_monitoring_init(module, st) < 0) {
-        return -1;
-    }
-#endif
-    if (lw_legacy_init(module, st) < 0) {
+    if (lw_linetable_init(&st->extra_index) < 0 || lw_backend_choose(st) < 0 ||
+        st->ops->init(module, st) < 0) {
         return -1;
     }
     type = PyType_FromModuleAndSpec(module, &lw_engine_spec, NULL);
@@ -63,8 +28,7 @@ engine_exec(PyObject *module)
         goto error;
     }
     Py_CLEAR(type);
-    const char *backend = st->backend == LW_BACKEND_MONITORING ? "monitoring" : "legacy";
-    if (PyModule_AddStringConstant(module, "backend", backend) < 0 ||
+    if (PyModule_AddStringConstant(module, "backend", st->ops->name) < 0 ||
         PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
         goto error;
     }
@@ -105,8 +69,8 @@ diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     lw_state *st = lw_get_state(module);
     return Py_BuildValue("{sisisKsnsisnsn}", "armed_engines", st->n_armed, "tool_id",
-                         st->tool_id, "dropped_events", (unsigned long long)st->dropped,
-                         "trace_hooks_lost", st->hooks_lost,
+                         st->mon.tool_id, "dropped_events", (unsigned long long)st->dropped,
+                         "trace_hooks_lost", st->legacy.hooks_lost,
                          "thread_stack_depth", lw_tstack.epoch == st->epoch ? lw_tstack.size : 0,
                          "suspended_frames", (Py_ssize_t)st->suspended.used,
                          "suspended_cap", (Py_ssize_t)lw_suspend_cap());
@@ -125,9 +89,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     lw_state *st = lw_get_state(module);
     Py_VISIT(st->engine_type);
-    Py_VISIT(st->monitoring);
-    Py_VISIT(st->callbacks);
-    return lw_legacy_traverse(st, visit, arg);
+    return st->ops != NULL ? st->ops->traverse(st, visit, arg) : 0;
 }
 
 static int
@@ -135,9 +97,9 @@ module_clear(PyObject *module)
 {
     lw_state *st = lw_get_state(module);
     Py_CLEAR(st->engine_type);
-    Py_CLEAR(st->monitoring);
-    Py_CLEAR(st->callbacks);
-    lw_legacy_clear(st);
+    if (st->ops != NULL) {
+        st->ops->clear(st);
+    }
     lw_suspend_clear(&st->suspended);
     return 0;
 }

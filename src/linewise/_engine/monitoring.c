@@ -13,7 +13,8 @@
 #if LW_HAVE_MONITORING
 
 #ifdef LINEWISE_NULL_HOOK
-/* Benchmark floor: every callback reads the timer and returns. */
+/* Benchmark floor: every callback reads the timer and returns (compiled out otherwise;
+ * the sink keeps the reading from being optimised away). */
 volatile int64_t lw_null_sink;
 #define NULL_HOOK_RETURN()          \
     do {                            \
@@ -122,11 +123,10 @@ static const struct {
 };
 #define N_EVENTS (sizeof(event_map) / sizeof(event_map[0]))
 
-static long local_events;   /* bit set for set_local_events, read at init */
-static long global_events;  /* PY_UNWIND | PY_THROW */
+static int lw_monitoring_stop(lw_state *st);
 
 /* Reads sys.monitoring and builds the callables. Returns 0, or -1 with an exception. */
-int
+static int
 lw_monitoring_init(PyObject *module, lw_state *st)
 {
     PyObject *sys = NULL;     /* owned */
@@ -134,16 +134,16 @@ lw_monitoring_init(PyObject *module, lw_state *st)
     PyObject *pairs = NULL;   /* owned */
     PyObject *bit = NULL;     /* owned */
     PyObject *callable = NULL;  /* owned */
-    st->tool_id = -1;
+    st->mon.tool_id = -1;
     sys = PyImport_ImportModule("sys");
     if (sys == NULL) {
         goto error;
     }
-    st->monitoring = PyObject_GetAttrString(sys, "monitoring");
-    if (st->monitoring == NULL) {
+    st->mon.sys_monitoring = PyObject_GetAttrString(sys, "monitoring");
+    if (st->mon.sys_monitoring == NULL) {
         goto error;
     }
-    events = PyObject_GetAttrString(st->monitoring, "events");
+    events = PyObject_GetAttrString(st->mon.sys_monitoring, "events");
     if (events == NULL) {
         goto error;
     }
@@ -151,7 +151,7 @@ lw_monitoring_init(PyObject *module, lw_state *st)
     if (pairs == NULL) {
         goto error;
     }
-    local_events = global_events = 0;
+    st->mon.local_events = st->mon.global_events = 0;
     for (size_t i = 0; i < N_EVENTS; i++) {
         bit = PyObject_GetAttrString(events, event_map[i].event);
         if (bit == NULL) {
@@ -164,10 +164,10 @@ lw_monitoring_init(PyObject *module, lw_state *st)
         int is_global = strcmp(event_map[i].event, "PY_UNWIND") == 0 ||
                         strcmp(event_map[i].event, "PY_THROW") == 0;
         if (is_global) {
-            global_events |= value;
+            st->mon.global_events |= value;
         }
         else {
-            local_events |= value;
+            st->mon.local_events |= value;
         }
         callable = PyCFunction_NewEx(&callback_defs[event_map[i].callback], module, NULL);
         if (callable == NULL) {
@@ -181,7 +181,7 @@ lw_monitoring_init(PyObject *module, lw_state *st)
         Py_CLEAR(bit);
         Py_CLEAR(callable);
     }
-    st->callbacks = pairs;
+    st->mon.callbacks = pairs;
     Py_DECREF(sys);
     Py_DECREF(events);
     return 0;
@@ -203,7 +203,7 @@ call_monitoring(lw_state *st, const char *name, const char *format, ...)
     PyObject *args = NULL;    /* owned */
     PyObject *result = NULL;  /* owned */
     va_list va;
-    func = PyObject_GetAttrString(st->monitoring, name);
+    func = PyObject_GetAttrString(st->mon.sys_monitoring, name);
     if (func == NULL) {
         goto error;
     }
@@ -232,7 +232,7 @@ error:
 static int
 tool_is_free(lw_state *st, int id)
 {
-    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", id);  /* owned */
+    PyObject *name = PyObject_CallMethod(st->mon.sys_monitoring, "get_tool", "i", id);  /* owned */
     if (name == NULL) {
         return -1;
     }
@@ -247,16 +247,16 @@ static void
 drop_our_callbacks(lw_state *st, int id)
 {
     PyObject *pending = lw_err_save();  /* owned */
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
-        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
-        PyObject *old = PyObject_CallMethod(st->monitoring, "register_callback", "iOO", id,
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->mon.callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->mon.callbacks, i);
+        PyObject *old = PyObject_CallMethod(st->mon.sys_monitoring, "register_callback", "iOO", id,
                                             PyTuple_GET_ITEM(pair, 0), Py_None);  /* owned */
         if (old == NULL) {
             PyErr_Clear();
             continue;
         }
         if (old != Py_None && old != PyTuple_GET_ITEM(pair, 1)) {
-            PyObject *back = PyObject_CallMethod(st->monitoring, "register_callback", "iOO",
+            PyObject *back = PyObject_CallMethod(st->mon.sys_monitoring, "register_callback", "iOO",
                                                  id, PyTuple_GET_ITEM(pair, 0), old);
             if (back == NULL) {
                 PyErr_Clear();
@@ -277,8 +277,8 @@ drop_our_callbacks(lw_state *st, int id)
 static int
 check_tool(lw_state *st)
 {
-    int id = st->tool_id;
-    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", id);  /* owned */
+    int id = st->mon.tool_id;
+    PyObject *name = PyObject_CallMethod(st->mon.sys_monitoring, "get_tool", "i", id);  /* owned */
     if (name == NULL) {
         return -1;
     }
@@ -292,7 +292,7 @@ check_tool(lw_state *st)
         if (call_monitoring(st, "use_tool_id", "(is)", id, "linewise") < 0) {
             PyErr_Clear();
             drop_our_callbacks(st, id);
-            st->tool_id = -1;
+            st->mon.tool_id = -1;
             status = 0;
         }
         if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
@@ -305,7 +305,7 @@ check_tool(lw_state *st)
     }
     else {
         drop_our_callbacks(st, id);
-        st->tool_id = -1;
+        st->mon.tool_id = -1;
         status = 0;
         if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
                              "linewise: profiled code freed linewise's sys.monitoring tool id "
@@ -318,7 +318,7 @@ check_tool(lw_state *st)
     return status;
 }
 
-int
+static int
 lw_monitoring_start(lw_state *st)
 {
     /* Ids PEP 669 leaves unassigned first: cProfile (3.12+) insists on PROFILER_ID (2) and
@@ -327,7 +327,7 @@ lw_monitoring_start(lw_state *st)
      * coverage's and the optimizer's, as a last resort. */
     static const int preference[] = {3, 4, 2, 5, 0, 1};
     int id = -1;
-    if (st->monitoring == NULL || st->callbacks == NULL) {
+    if (st->mon.sys_monitoring == NULL || st->mon.callbacks == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "linewise: the engine module was torn down");
         return -1;
     }
@@ -349,15 +349,15 @@ lw_monitoring_start(lw_state *st)
     if (call_monitoring(st, "use_tool_id", "(is)", id, "linewise") < 0) {
         return -1;
     }
-    st->tool_id = id;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
-        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
+    st->mon.tool_id = id;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->mon.callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->mon.callbacks, i);
         if (call_monitoring(st, "register_callback", "(iOO)", id, PyTuple_GET_ITEM(pair, 0),
                             PyTuple_GET_ITEM(pair, 1)) < 0) {
             goto error;
         }
     }
-    if (call_monitoring(st, "set_events", "(il)", id, global_events) < 0) {
+    if (call_monitoring(st, "set_events", "(il)", id, st->mon.global_events) < 0) {
         goto error;
     }
     return 0;
@@ -371,12 +371,12 @@ error:
     return -1;
 }
 
-int
+static int
 lw_monitoring_stop(lw_state *st)
 {
-    int id = st->tool_id;
+    int id = st->mon.tool_id;
     PyObject *first_exc = NULL;  /* owned: the first failure, raised at the end */
-    if (id < 0 || st->monitoring == NULL || st->callbacks == NULL) {
+    if (id < 0 || st->mon.sys_monitoring == NULL || st->mon.callbacks == NULL) {
         return 0;  /* never started, lost (check_tool), or the module is being torn down */
     }
     /* Undo every step even if one fails, so the tool id is never left half set up. */
@@ -386,19 +386,19 @@ lw_monitoring_stop(lw_state *st)
     }                                                       \
     PyErr_Clear();
     STEP(check_tool(st));  /* a warning turned into an error still lets the rest run */
-    if (st->tool_id < 0) {
+    if (st->mon.tool_id < 0) {
         goto done;  /* lost to another tool: nothing of ours left to undo */
     }
     STEP(call_monitoring(st, "set_events", "(ii)", id, 0));
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->callbacks); i++) {
-        PyObject *pair = PyTuple_GET_ITEM(st->callbacks, i);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->mon.callbacks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(st->mon.callbacks, i);
         STEP(call_monitoring(st, "register_callback", "(iOO)", id, PyTuple_GET_ITEM(pair, 0),
                              Py_None));
     }
     STEP(call_monitoring(st, "free_tool_id", "(i)", id));
 #undef STEP
 done:
-    st->tool_id = -1;
+    st->mon.tool_id = -1;
     if (first_exc != NULL) {
         PyErr_SetRaisedException(first_exc);
         return -1;
@@ -406,18 +406,57 @@ done:
     return 0;
 }
 
-int
+static int
 lw_monitoring_set_code(lw_state *st, PyObject *code, int on)
 {
-    if (st->tool_id < 0 || st->monitoring == NULL) {
+    if (st->mon.tool_id < 0 || st->mon.sys_monitoring == NULL) {
         return 0;
     }
     int ours = check_tool(st);
     if (ours <= 0) {
         return ours;
     }
-    return call_monitoring(st, "set_local_events", "(iOl)", st->tool_id, code,
-                           on ? local_events : 0L);
+    return call_monitoring(st, "set_local_events", "(iOl)", st->mon.tool_id, code,
+                           on ? st->mon.local_events : 0L);
 }
+
+static int
+lw_monitoring_arm_code(lw_state *st, PyObject *code)
+{
+    return lw_monitoring_set_code(st, code, 1);
+}
+
+static int
+lw_monitoring_disarm_code(lw_state *st, PyObject *code)
+{
+    return lw_monitoring_set_code(st, code, 0);
+}
+
+static int
+lw_monitoring_traverse(lw_state *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->mon.sys_monitoring);
+    Py_VISIT(st->mon.callbacks);
+    return 0;
+}
+
+static void
+lw_monitoring_clear(lw_state *st)
+{
+    Py_CLEAR(st->mon.sys_monitoring);
+    Py_CLEAR(st->mon.callbacks);
+}
+
+const lw_backend_ops lw_monitoring_ops = {
+    .name = "monitoring",
+    .keeps_armed = 1,
+    .init = lw_monitoring_init,
+    .start = lw_monitoring_start,
+    .stop = lw_monitoring_stop,
+    .arm_code = lw_monitoring_arm_code,
+    .disarm_code = lw_monitoring_disarm_code,
+    .traverse = lw_monitoring_traverse,
+    .clear = lw_monitoring_clear,
+};
 
 #endif /* LW_HAVE_MONITORING */

@@ -6,7 +6,7 @@
 #include "frames.h"
 #include "linetable.h"
 
-enum { LW_BACKEND_LEGACY = 0, LW_BACKEND_MONITORING = 1 };
+struct lw_backend_ops;
 
 /* A thread state and the C trace function it had before the legacy backend took over. */
 typedef struct {
@@ -16,11 +16,48 @@ typedef struct {
     PyObject *obj;          /* owned */
 } SavedTrace;
 
+/* The sys.monitoring backend's state (monitoring.c; unused by the legacy backend). */
 typedef struct {
-    Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers */
-    PyTypeObject *engine_type;  /* owned */
-    int backend;                /* LW_BACKEND_*, fixed at import */
-    int n_armed;                /* engines armed now; the backend is on while > 0 */
+    int tool_id;                /* our tool id while started, else -1: written by start, stop,
+                                   and check_tool when profiled code freed the id */
+    PyObject *sys_monitoring;   /* owned: the sys.monitoring module (init), or NULL */
+    PyObject *callbacks;        /* owned: tuple of (event bit, C callable) pairs (init) */
+    long local_events;          /* events set on each profiled code object (init) */
+    long global_events;         /* PY_UNWIND | PY_THROW: set for the tool as a whole (init) */
+} MonitoringState;
+
+/* The legacy backend's state (legacy.h; unused by the monitoring backend). */
+typedef struct {
+    int on;                     /* the trace hook is installed: set by start, cleared by stop;
+                                   read on every event */
+    SavedTrace *saved;          /* owned array: what each thread had before start (start;
+                                   emptied by stop or by the last thread giving its back) */
+    Py_ssize_t n_saved;         /* length of `saved` */
+    Py_ssize_t n_unresolved;    /* threads still holding the bootstrap hook after stop */
+    uint64_t saved_generation;  /* bumped by start with each new `saved` table */
+    PyTypeObject *hook_type;    /* owned: the trace-hook objects' type (init) */
+    PyObject *bootstrap;        /* owned hook (init): every thread's at start, and threading's
+                                   hook for new threads; each swaps it for its own */
+    PyObject *plain;            /* owned hook (init): a thread with no other tracer */
+    PyObject *saved_threading_trace;  /* owned: threading's hook before ours (start) */
+    PyObject *orig_settrace;    /* owned: sys.settrace before ours (start) */
+    PyObject *orig_gettrace;    /* owned: sys.gettrace before ours (start) */
+    PyObject *builtin_settrace; /* owned: the one sys had at import (init), called when ours
+                                   is re-entered (a tool wrapped ours) */
+    PyObject *builtin_gettrace; /* owned: likewise for sys.gettrace */
+    PyObject *my_settrace;      /* owned: ours (init), in sys while the hook is installed */
+    PyObject *my_gettrace;      /* owned: likewise */
+    Py_ssize_t hooks_lost;      /* threads whose hook another tool replaced (stop) */
+    PyObject *str_f_trace_lines;  /* owned, interned "f_trace_lines" (init) */
+    Py_ssize_t lines_offset;    /* of f_trace_lines in a frame, or -1 (init; compat.h) */
+} LegacyState;
+
+typedef struct {
+    Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers (init) */
+    PyTypeObject *engine_type;  /* owned: the Engine type (init) */
+    const struct lw_backend_ops *ops;  /* the backend's operations (backend.c), chosen at
+                                   import and fixed; NULL only before that */
+    int n_armed;                /* engines armed now; the backend is on while > 0 (engine.c) */
     int switching;              /* the backend is being started or stopped, by the thread
                                    switch_owner, which holds switch_lock meanwhile: the
                                    switch runs Python code, so the GIL may pass to another
@@ -29,40 +66,17 @@ typedef struct {
     PyThread_type_lock switch_lock;  /* owned */
     uint64_t epoch;             /* bumped each time the backend starts: older thread
                                    stacks (frames.h) are stale and get cleared */
-    SuspendTable suspended;     /* generator frames parked at a yield or await */
-    /* The last thread seen and its stack: a C thread-local costs a __tls_get_addr call in
-     * a shared object, the thread state is at hand, and threads switch rarely. The id
-     * guards against a new thread state reusing a dead one's address. */
+    SuspendTable suspended;     /* generator frames parked at a yield or await (events.h) */
+    /* The last thread seen and its stack (events.h): a C thread-local costs a
+     * __tls_get_addr call in a shared object, the thread state is at hand, and threads
+     * switch rarely. The id guards against a new thread state reusing a dead one's address. */
     PyThreadState *last_tstate;
     uint64_t last_thread_id;
     ThreadStack *last_stack;
     uint64_t dropped;           /* events lost to allocation failure (never raised) */
 
-    /* sys.monitoring backend */
-    int tool_id;                /* our tool id while started, else -1 */
-    PyObject *monitoring;       /* owned: the sys.monitoring module, or NULL */
-    PyObject *callbacks;        /* owned: tuple of (event bit, C callable) pairs */
-
-    /* legacy backend (legacy.c) */
-    int legacy_on;              /* the trace hook is installed (started, not stopped) */
-    SavedTrace *saved;          /* owned array: what each thread had before enable */
-    Py_ssize_t n_saved;
-    Py_ssize_t n_unresolved;    /* threads still holding the bootstrap hook after stop */
-    uint64_t saved_generation;  /* bumped with each new `saved` table */
-    PyTypeObject *hook_type;    /* owned: the trace-hook objects' type */
-    PyObject *bootstrap;        /* owned hook: every thread's at start, and threading's
-                                   hook for new threads; each swaps it for its own */
-    PyObject *plain;            /* owned hook: a thread with no other tracer */
-    PyObject *saved_threading_trace;  /* owned: threading's hook before ours */
-    PyObject *orig_settrace;    /* owned: sys.settrace / sys.gettrace before ours */
-    PyObject *orig_gettrace;
-    PyObject *builtin_settrace; /* owned: the ones sys had at import, called when ours */
-    PyObject *builtin_gettrace; /*   is re-entered (a tool wrapped ours) */
-    PyObject *my_settrace;      /* owned: ours, in sys while the hook is installed */
-    PyObject *my_gettrace;
-    Py_ssize_t hooks_lost;      /* threads whose hook another tool replaced (last stop) */
-    PyObject *str_f_trace_lines;      /* owned, interned */
-    Py_ssize_t lines_offset;    /* of f_trace_lines in a frame, or -1 (compat.h) */
+    MonitoringState mon;        /* sys.monitoring backend */
+    LegacyState legacy;         /* legacy backend */
 } lw_state;
 
 typedef struct EngineObject {
@@ -88,23 +102,33 @@ lw_get_state(PyObject *module)
 /* engine.c */
 extern PyType_Spec lw_engine_spec;
 
-/* backend.c: turning the chosen backend on and off, and per-code activation.
+/* One backend's operations: the engine calls these (through backend.c) and never asks
+ * which backend it has. Each returns 0, or -1 with an exception set, unless it says
+ * otherwise. The events themselves do not come this way: each backend's callbacks call
+ * events.h directly. */
+typedef struct lw_backend_ops {
+    const char *name;   /* "monitoring" or "legacy": _engine.backend */
+    int keeps_armed;    /* an engine disabled with keep_armed may stay armed: monitoring sees
+                           only its codes' events; an armed legacy hook would slow every call */
+    int (*init)(PyObject *module, lw_state *st);   /* at import, for the chosen backend only */
+    int (*start)(lw_state *st);                    /* the first engine arms */
+    int (*stop)(lw_state *st);                     /* the last engine disarms */
+    int (*arm_code)(lw_state *st, PyObject *code);     /* a code's first active engine */
+    int (*disarm_code)(lw_state *st, PyObject *code);  /* a code's last active engine went */
+    int (*traverse)(lw_state *st, visitproc visit, void *arg);  /* the backend's references */
+    void (*clear)(lw_state *st);                   /* drops them */
+} lw_backend_ops;
+
+#if LW_HAVE_MONITORING
+extern const lw_backend_ops lw_monitoring_ops;  /* monitoring.c */
+#endif
+extern const lw_backend_ops lw_legacy_ops;      /* legacy_threads.c */
+
+/* backend.c: choosing the backend, turning it on and off, and per-code activation.
  * Each returns 0, or -1 with an exception set. */
+int lw_backend_choose(lw_state *st);
 int lw_backend_start(PyObject *module, lw_state *st);
 int lw_backend_stop(PyObject *module, lw_state *st);
 int lw_backend_code_active(lw_state *st, CodeEntry *entry, int on);
-
-/* monitoring.c / legacy.c */
-#if LW_HAVE_MONITORING
-int lw_monitoring_init(PyObject *module, lw_state *st);
-int lw_monitoring_start(lw_state *st);
-int lw_monitoring_stop(lw_state *st);
-int lw_monitoring_set_code(lw_state *st, PyObject *code, int on);
-#endif
-int lw_legacy_init(PyObject *module, lw_state *st);
-int lw_legacy_start(lw_state *st);
-int lw_legacy_stop(lw_state *st);
-int lw_legacy_traverse(lw_state *st, visitproc visit, void *arg);
-void lw_legacy_clear(lw_state *st);
 
 #endif /* LINEWISE_STATE_H */

@@ -8,6 +8,9 @@
 #include <cpuid.h>
 #endif
 
+/* Process-wide hardware facts, outside module state on purpose (timer.h): which clock the
+ * hot path reads, and the TSC's rate, measured once against CLOCK_MONOTONIC from the
+ * readings taken at import (lw_timer_init) to the first lw_timer_ns_per_tick(). */
 int lw_timer_use_tsc = 0;
 
 static int64_t calib_tsc0, calib_ns0;
