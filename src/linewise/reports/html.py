@@ -15,6 +15,9 @@ source containing ``<script>`` or ``</td>`` is shown, never run or parsed as mar
 control characters in it are shown as escapes (``\x1b``), as in the text report.
 Source is syntax-highlighted when Pygments is installed (CSS classes, no inline styles).
 
+(One concern, the page's markup, for a report and for a diff, which share its helpers:
+hence a little over 500 lines. The markup's frame, CSS and script are templates/.)
+
 A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
 the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
 """
