@@ -44,7 +44,7 @@ def test_view_plain_unless_asked(here):
     assert never.stdout == plain.stdout
     always = ok(lw("view", "--color", "always", "run1.lw", cwd=here, env={"NO_COLOR": "1"}))
     assert ESC in always.stdout
-    from linewise.color import strip_ansi
+    from linewise.reports.color import strip_ansi
 
     assert strip_ansi(always.stdout) == plain.stdout
 
@@ -91,7 +91,7 @@ def test_diff_text(here):
     assert result.stdout == (DATA / "diff.txt").read_text(encoding="utf-8")
     coloured = ok(lw("diff", "--color=always", "run1.lw", "run2.lw", cwd=here))
     assert ESC in coloured.stdout
-    from linewise.color import strip_ansi
+    from linewise.reports.color import strip_ansi
 
     assert strip_ansi(coloured.stdout) == result.stdout
 

@@ -1,4 +1,4 @@
-"""Terminal colour (linewise.color): escape codes only when asked for or on a terminal,
+"""Terminal colour (linewise.reports.color): escape codes only when asked for or on a terminal,
 the plain text underneath unchanged, heat marks and dim rows, Pygments optional."""
 import io
 import os
@@ -11,9 +11,9 @@ import textwrap
 import pytest
 
 from linewise import LineProfiler
-from linewise import color
-from linewise.color import strip_ansi, use_color
-from linewise.report import show_text
+from linewise.reports import color
+from linewise.reports.color import strip_ansi, use_color
+from linewise.reports.text import show_text
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
 ESC = "\x1b["

@@ -1,4 +1,4 @@
-"""linewise.diff: functions matched across two results, lines aligned by source text.
+"""linewise.reports.diff: functions matched across two results, lines aligned by source text.
 
 The story test profiles a slow and a fast version of one function, each in its own
 process as a user would (edit the file, run again), and checks that the diff pairs the
@@ -14,8 +14,10 @@ import textwrap
 import pytest
 
 from linewise import LineStats, load_stats
-from linewise.color import strip_ansi
-from linewise.diff import diff_stats, pick_unit, write_text
+from linewise.reports.color import strip_ansi
+from linewise.reports.diff import diff_stats
+from linewise.reports.diff_text import write_text
+from linewise.units import pick_unit
 
 SLOW = '''\
 def checksum(data):

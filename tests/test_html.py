@@ -1,4 +1,4 @@
-"""HTML reports (linewise.html): structure and escaping checked by parsing the page, then
+"""HTML reports (linewise.reports.html): structure and escaping checked by parsing the page, then
 the page opened in a real headless Chromium: it renders (a screenshot that is not blank),
 has its title, its script ran, and the console shows no error.
 
@@ -18,8 +18,8 @@ import zlib
 import pytest
 
 from linewise import LineStats
-from linewise.diff import diff_stats
-from linewise.html import SCRIPT, format_seconds, render_diff, render_report, write_diff, \
+from linewise.reports.diff import diff_stats
+from linewise.reports.html import SCRIPT, format_seconds, render_diff, render_report, write_diff, \
     write_report
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"

@@ -1,4 +1,4 @@
-"""JSON output (linewise.jsonout): valid against docs/json-schema.json, consistent with
+"""JSON output (linewise.reports.json): valid against docs/json-schema.json, consistent with
 the results it comes from, for fixed files and real profiles alike.
 
 The schema is checked with a small validator written here (the subset of JSON Schema the
@@ -11,7 +11,7 @@ import pathlib
 import pytest
 
 from linewise import LineProfiler, LineStats, load_stats
-from linewise.jsonout import FORMAT, VERSION, dumps, to_dict, write_json
+from linewise.reports.json import FORMAT, VERSION, dumps, to_dict, write_json
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "json-schema.json").read_text(encoding="utf-8"))

@@ -1,12 +1,11 @@
-"""Tests for linewise.report, the text report.
+"""Tests for linewise.reports.text, the text report.
 
 Most tests are differential: the same synthetic stats, over real source files written to
-tmp_path, go through linewise.report and line_profiler.show_text, and the outputs must be
+tmp_path, go through linewise.reports.text and line_profiler.show_text, and the outputs must be
 identical. Golden tests pin the format without line_profiler, and the rest cover what
 line_profiler does not do (stored sources) or crashes on.
 """
 import importlib
-import importlib.util
 import io
 import itertools
 import linecache
@@ -17,19 +16,7 @@ import textwrap
 import pytest
 
 
-def _load_report_module():
-    """linewise.report, or report.py loaded on its own if the package does not import."""
-    try:
-        return importlib.import_module("linewise.report")
-    except Exception:  # e.g. another linewise module is still being written
-        path = pathlib.Path(__file__).resolve().parents[1] / "src" / "linewise" / "report.py"
-        spec = importlib.util.spec_from_file_location("_linewise_report_under_test", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-
-report = _load_report_module()
+report = importlib.import_module("linewise.reports.text")
 
 
 # --- sample sources ----------------------------------------------------------------------

@@ -5,9 +5,10 @@ import io
 import os
 import pathlib
 
-from linewise.diff import diff_stats, write_text
-from linewise.jsonout import dumps
-from linewise.report import show_text
+from linewise.reports.diff import diff_stats
+from linewise.reports.diff_text import write_text
+from linewise.reports.json import dumps
+from linewise.reports.text import show_text
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
 UPDATE = os.environ.get("LINEWISE_UPDATE_GOLDEN") == "1"

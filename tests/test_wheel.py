@@ -90,10 +90,35 @@ def test_wheel_holds_the_package_and_the_engine_not_its_sources(built):
     assert not [n for n in names if n.endswith((".c", ".h"))], names
     assert not [n for n in names if n.startswith("linewise/_engine/")]
     modules = {n for n in package if n.endswith(".py")}
-    expected = {f"linewise/{n}" for n in os.listdir(os.path.join(ROOT, "src", "linewise"))
-                if n.endswith(".py")}
+    expected = {"/".join(("linewise",) + parts) for parts in _source_files(".py")}
     assert modules == expected
-    assert package == modules | set(engines) | {"linewise/json-schema.json"}
+    assert package == modules | set(engines) | {"linewise/json-schema.json"} | TEMPLATES
+
+
+def _source_files(ext):
+    """The paths (as tuples of parts, below src/linewise) of the package's files ending in
+    `ext`, in every subpackage but the engine's C sources."""
+    top = os.path.join(ROOT, "src", "linewise")
+    found = set()
+    for where, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs if d not in ("_engine", "__pycache__")]
+        rel = os.path.relpath(where, top)
+        parts = () if rel == "." else tuple(rel.split(os.sep))
+        found |= {parts + (n,) for n in names if n.endswith(ext)}
+    return found
+
+
+#: The HTML report's templates, read with importlib.resources: they must be in the wheel.
+TEMPLATES = {f"linewise/reports/templates/{n}" for n in ("page.html", "report.css", "report.js")}
+
+
+def test_wheel_ships_the_html_templates(built):
+    names, _, path = built
+    assert TEMPLATES <= names, sorted(names)
+    with zipfile.ZipFile(path) as z:
+        for name in TEMPLATES:
+            with open(os.path.join(ROOT, "src", *name.split("/")), "rb") as f:
+                assert z.read(name) == f.read(), name
 
 
 def test_sdist_holds_the_sources_and_the_license(built):
@@ -101,6 +126,8 @@ def test_sdist_holds_the_sources_and_the_license(built):
     for name in ("LICENSE", "README.md", "pyproject.toml", "setup.py", "MANIFEST.in",
                  "src/linewise/json-schema.json", "docs/results-format.md"):
         assert name in names, name
+    for name in TEMPLATES:
+        assert f"src/{name}" in names, name
     for name in ENGINE_SOURCES:
         assert f"src/linewise/_engine/{name}" in names, name
     assert not [n for n in names if n.endswith((".so", ".pyc"))], names

@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 
+from .reports.text import print_report
 from .units import parse_unit
 
 __all__ = ["main", "print_report"]
@@ -294,32 +295,6 @@ def _add_color_option(parser):
     parser.add_argument("--color", metavar="WHEN", choices=("auto", "always", "never"),
                         help="colour the report: auto (the default: on a terminal, unless "
                              "NO_COLOR is set), always or never")
-
-
-def _top_functions(timings, top):
-    """`timings` with only the `top` functions with the most time (all if top is None)."""
-    if top is not None and len(timings) > top:
-        hottest = sorted(timings, key=lambda key: sum(t for _, _, t in timings[key]),
-                         reverse=True)[:top]
-        chosen = set(hottest)
-        timings = {key: lines for key, lines in timings.items() if key in chosen}
-    return timings
-
-
-def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
-                 top=None, color=False, from_disk=None) -> None:
-    """Prints the line-by-line report of `stats` (a LineStats) to `stream`; color: with
-    ANSI colours (see linewise.color); from_disk: read the sources the results lack from
-    their files (default: unless the results were loaded from a file)."""
-    from .color import TerminalPainter
-    from .profiler import show_text
-
-    if from_disk is None:
-        from_disk = not getattr(stats, "sources_complete", False)
-    timings = _top_functions(stats.timings, top)
-    show_text(timings, stats.unit, output_unit=unit, stream=stream, stripzeros=skip_zero,
-              summarize=summary, sort=sort, sources=stats.sources or None,
-              painter=TerminalPainter() if color else None, from_disk=from_disk)
 
 
 # -- run ---------------------------------------------------------------------------------
@@ -800,7 +775,7 @@ class _Runner:
                 messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
             if settings.flag("view"):
                 try:
-                    from .color import use_color
+                    from .reports.color import use_color
 
                     stdout = self._stream("stdout")
                     print_report(stats, stdout, unit=unit,
@@ -992,30 +967,23 @@ def cmd_view(tokens, state) -> int:
     if opts.html is not None:
         _check_page(opts.html)
     stats = _load_results(opts.files)
-    if opts.html is not None or opts.json:
-        from .results import LineStats
-
-        timings = _top_functions(stats.timings, top)
-        if settings.flag("skip-zero"):
-            timings = {k: v for k, v in timings.items() if any(h for _, h, _ in v)}
-        stats = LineStats(timings, stats.unit, stats.meta, stats.sources,
-                          stats.sources_complete)
     from_disk = opts.source_from_disk
     try:
         if opts.json:
-            from .jsonout import JSONRangeError, write_json
+            from .reports.json import JSONRangeError, write_json
 
             try:  # the numbers are checked before anything is written
-                write_json(stats, sys.stdout, sort=settings.flag("sort"), from_disk=from_disk)
+                write_json(stats, sys.stdout, sort=settings.flag("sort"), from_disk=from_disk,
+                           top=top, skip_zero=settings.flag("skip-zero"))
             except JSONRangeError as exc:  # a time that is not finite in seconds
                 raise CommandError(f"cannot write JSON: {exc}") from None
         elif opts.html is not None:
-            from .html import write_report
+            from .reports.html import write_report
 
             _write_page(write_report, opts.html, stats, label=", ".join(opts.files),
-                        from_disk=from_disk)
+                        from_disk=from_disk, top=top, skip_zero=settings.flag("skip-zero"))
         else:
-            from .color import use_color
+            from .reports.color import use_color
 
             print_report(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
                          summary=settings.flag("summary"), sort=settings.flag("sort"),
@@ -1095,18 +1063,19 @@ def cmd_diff(tokens, state) -> int:
             unit = parse_unit(opts.unit)
         except ValueError as exc:
             raise UsageError(f"-u/--unit: {exc}") from None
-    from .diff import diff_stats, write_text
+    from .reports.diff import diff_stats
+    from .reports.diff_text import write_text
 
     if opts.html is not None:
         _check_page(opts.html)
     diff = diff_stats(_load_results([opts.before]), _load_results([opts.after]),
                       opts.before, opts.after, from_disk=opts.source_from_disk)
     if opts.html is not None:
-        from .html import write_diff
+        from .reports.html import write_diff
 
         _write_page(write_diff, opts.html, diff)
         return 0
-    from .color import use_color
+    from .reports.color import use_color
 
     try:
         write_text(diff, sys.stdout, unit=unit, top=opts.top,

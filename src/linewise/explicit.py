@@ -244,7 +244,7 @@ class Profile:
                   file=sys.stderr)
 
     def _print(self, stats):
-        from .cli import print_report
+        from .reports.text import print_report
         from .units import parse_unit
 
         config = _config()

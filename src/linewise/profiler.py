@@ -12,7 +12,7 @@ import sys
 import types
 
 from . import _engine
-from .report import show_func, show_text
+from .reports.text import show_func, show_text
 from .results import LineStats
 from .store import default_meta, dump_stats
 
@@ -398,9 +398,9 @@ class LineProfiler:
         """Prints the per-line report (line_profiler's layout) to `stream` (stdout).
 
         color: "auto" colours it when `stream` is a terminal and NO_COLOR is not set;
-        "always" or "never" (see linewise.color). Uncoloured, it is the plain text.
+        "always" or "never" (see linewise.reports.color). Uncoloured, it is the plain text.
         """
-        from .color import TerminalPainter, use_color
+        from .reports.color import TerminalPainter, use_color
 
         stats = self.get_stats()
         painter = TerminalPainter() if use_color(stream, color) else None

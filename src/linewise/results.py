@@ -4,7 +4,7 @@ Saving and loading them as .lw files is linewise.store's.
 """
 from __future__ import annotations
 
-__all__ = ["LineStats", "ResultsError"]
+__all__ = ["LineStats", "FunctionStats", "ResultsError"]
 
 Key = tuple  # (filename, first_lineno, qualified_name)
 
@@ -101,12 +101,117 @@ class LineStats:
     def __iter__(self):
         return iter((self.timings, self.unit))
 
+    # -- per function: what every report reads ------------------------------------------
+
+    def function(self, key) -> "FunctionStats":
+        """The FunctionStats of the function `key` (KeyError if there is none)."""
+        return FunctionStats(key, self.timings[key], self.unit, self.sources.get(key),
+                             self.sources_complete)
+
+    def functions(self) -> list:
+        """[FunctionStats], one per function, in the order of ``timings``."""
+        return [self.function(key) for key in self.timings]
+
+    def select(self, top=None, skip_zero=False, sort=False) -> list:
+        """The functions a report shows, as [FunctionStats]:
+
+        top: only the `top` functions with the most time (ties: the first in the
+        results), kept in their order; skip_zero: without the functions never run (no
+        hits; applied after top, as -t/--top then --skip-zero); sort: False keeps the
+        order of the results, True or "longest" orders by total time, longest first,
+        "shortest" shortest first (line_profiler's --sort); ties keep their order.
+        """
+        chosen = self.functions()
+        if top is not None and len(chosen) > top:
+            hottest = {id(f) for f in sorted(chosen, key=lambda f: f.total,
+                                             reverse=True)[:max(0, top)]}
+            chosen = [f for f in chosen if id(f) in hottest]
+        if skip_zero:
+            chosen = [f for f in chosen if f.hits]
+        if sort not in (False, None):
+            if sort not in (True, "longest", "shortest"):
+                raise ValueError(f"sort must be False, True, 'longest' or 'shortest', "
+                                 f"not {sort!r}")
+            if sort == "shortest":
+                chosen.sort(key=lambda f: f.total)
+            else:
+                chosen.sort(key=lambda f: -f.total)
+        return chosen
+
+
+
+class FunctionStats:
+    """One function of a LineStats, as the reports read it (LineStats.functions()).
+
+    ``key`` (filename, first_lineno, qualified name) and its parts ``filename``,
+    ``first_lineno``, ``name``; ``rows``: its ``(lineno, hits, time)`` rows as the results
+    hold them, ``time`` in ``unit`` seconds; ``lines``: ``{lineno: (hits, time)}`` (a
+    line given twice keeps its last row, as the tables show it); ``total``: the sum of
+    their times in ``unit``, ``total_time`` the same in seconds; ``hits``: the sum of
+    their hits. (Results from the profiler or a file never repeat a line; the text table
+    alone, to stay line_profiler's, counts each row of a hand-made one.) ``source``: the source lines saved
+    with the results (from first_lineno on), or None; source_lines() adds the file's.
+    """
+
+    __slots__ = ("key", "rows", "unit", "source", "sources_complete", "_lines")
+
+    def __init__(self, key, rows, unit, source=None, sources_complete=False):
+        self.key = tuple(key)
+        self.rows = rows
+        self.unit = unit
+        self.source = source
+        self.sources_complete = sources_complete
+        self._lines = None
+
+    def __repr__(self):
+        return f"FunctionStats({self.name!r}, {self.filename!r}:{self.first_lineno})"
+
+    @property
+    def filename(self) -> str:
+        return self.key[0]
+
+    @property
+    def first_lineno(self) -> int:
+        return self.key[1]
+
+    @property
+    def name(self) -> str:
+        return self.key[2]
+
+    @property
+    def lines(self) -> dict:
+        if self._lines is None:
+            self._lines = {lineno: (hits, time) for lineno, hits, time in self.rows}
+        return self._lines
+
+    @property
+    def total(self):
+        return sum(time for _, time in self.lines.values())
+
+    @property
+    def total_time(self) -> float:
+        return self.total * self.unit
+
+    @property
+    def hits(self) -> int:
+        return sum(hits for hits, _ in self.lines.values())
+
+    def source_lines(self, from_disk=None):
+        """Its linewise.source.Source: the saved lines, or the file's when from_disk
+        (default: unless the results came from a file, whose sources are complete)."""
+        from .source import function_source
+
+        if from_disk is None:
+            from_disk = not self.sources_complete
+        return function_source(self.filename, self.first_lineno, self.rows, self.source,
+                               from_disk)
+
 
 I64_MIN, I64_MAX = -2**63, 2**63 - 1
 
 
 def _overflow(what, key, lineno):
-    from .report import visible
+    from .source import visible
 
     filename, first_lineno, name = key
     raise ResultsError(f"cannot sum the results: the {what} of {visible(name)} "

@@ -83,7 +83,7 @@ def load_stats(path) -> LineStats:
     The message is one line, ``"<path>: <why>"``: the file is missing or unreadable, or it
     is not a valid results file (truncated, corrupt, foreign, a newer format version...).
     """
-    from .report import visible
+    from .source import visible
 
     shown = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else repr(path)
     try:

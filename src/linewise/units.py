@@ -1,9 +1,16 @@
-"""Time units of reports: the names users type (-u ms) and the seconds they stand for."""
+"""Time units of reports: the names users type (-u ms), the seconds they stand for, and
+the unit a report picks to show a time in. One table, SCALES, for all of it."""
 from __future__ import annotations
 
-__all__ = ["UNITS", "parse_unit"]
+__all__ = ["SCALES", "UNITS", "parse_unit", "pick_unit", "unit_name", "format_seconds"]
 
-UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+#: Display units, largest first: (seconds per unit, name in text reports, name for
+#: people: the HTML page writes µs).
+SCALES = ((1.0, "s", "s"), (1e-3, "ms", "ms"), (1e-6, "us", "µs"), (1e-9, "ns", "ns"))
+
+#: The names -u/--unit and [tool.linewise] unit take.
+UNITS = {**{name: seconds for seconds, name, _ in SCALES},
+         **{shown: seconds for seconds, _, shown in SCALES}}
 
 
 def parse_unit(value) -> float:
@@ -25,3 +32,33 @@ def parse_unit(value) -> float:
     if not 0 < seconds < float("inf"):
         raise ValueError(f"the unit must be a positive number of seconds, not {value!r}")
     return seconds
+
+
+def pick_unit(seconds_values):
+    """(seconds per unit, name): the largest unit in which the biggest value is >= 1
+    (ns below that)."""
+    biggest = max((abs(v) for v in seconds_values), default=0.0)
+    for scale, name, _ in SCALES:
+        if biggest >= scale:
+            return scale, name
+    return SCALES[-1][:2]
+
+
+def unit_name(seconds) -> str:
+    """The name of a unit of `seconds` ("ms"), or "<seconds> s" for one without a name."""
+    return next((name for scale, name, _ in SCALES if scale == seconds), "%g s" % seconds)
+
+
+def format_seconds(seconds) -> str:
+    """A time for people: 3 significant digits in s, ms, µs or ns ("0" for zero)."""
+    if seconds == 0:
+        return "0"
+    magnitude = abs(seconds)
+    for scale, _, name in SCALES:
+        if magnitude >= scale or scale == SCALES[-1][0]:
+            value = seconds / scale
+            text = "%.3g" % value
+            if "e" in text:  # 1000 ns and up rounded: keep plain digits
+                text = "%.0f" % value
+            return f"{text} {name}"
+    raise AssertionError("unreachable")

@@ -1,6 +1,6 @@
 """Colour for terminals: the report with highlighted source, heat marks and dim idle rows.
 
-The coloured report is the plain one (linewise.report) with ANSI escape codes added
+The coloured report is the plain one (linewise.reports.text) with ANSI escape codes added
 around its pieces: remove the codes and the text is byte for byte the plain report, so
 columns line up the same and copying from the terminal gives the familiar table.
 
@@ -13,6 +13,9 @@ columns line up the same and copying from the terminal gives the familiar table.
 Whether to colour (``use_color``): ``"always"``, ``"never"``, or ``"auto"``: only when
 the stream is a terminal, NO_COLOR is not set (https://no-color.org) and TERM is not
 "dumb". ``always`` wins over NO_COLOR, as an explicit request should.
+
+Source tokens are made here for every report (source_tokens; diff_tokens for the two
+sides of a diff): the terminal paints them with SGR codes, the HTML page with classes.
 """
 from __future__ import annotations
 
@@ -20,10 +23,10 @@ import os
 import re
 import sys
 
-from . import report
+from . import text as report
 
-__all__ = ["COLOR_CHOICES", "TerminalPainter", "use_color", "show_text", "show_func",
-           "source_tokens", "strip_ansi"]
+__all__ = ["COLOR_CHOICES", "TerminalPainter", "DiffPainter", "use_color", "show_text",
+           "show_func", "source_tokens", "diff_tokens", "strip_ansi"]
 
 COLOR_CHOICES = ("auto", "always", "never")
 
@@ -50,7 +53,7 @@ TOKEN_STYLES = {
     "": "",
 }
 
-#: SGR codes of the report's other pieces (linewise.report.Painter kinds).
+#: SGR codes of the report's other pieces (linewise.reports.text.Painter kinds).
 PIECE_STYLES = {
     "unit": "2",
     "total": "1",
@@ -169,6 +172,20 @@ def _token_kind(ttype, T) -> str:
     return ""
 
 
+def diff_tokens(func, lex=source_tokens) -> dict:
+    """{id(row): tokens} for the rows of a linewise.reports.diff.FunctionDiff: each
+    side's text is lexed whole with `lex` (same and removed rows; same and added rows),
+    so strings spanning lines come out right. Rows without tokens are left out."""
+    out = {}
+    for side_kind in ("removed", "added"):
+        rows = [r for r in func.lines if r.kind in ("same", side_kind)]
+        toks = lex([r.text for r in rows], func.filename) if rows else None
+        for r, t in zip(rows, toks or ()):
+            if r.kind == side_kind or side_kind == "added":
+                out[id(r)] = t
+    return out
+
+
 def paint_source(tokens, text, dim=False) -> str:
     """One line of source in colour: `tokens` from source_tokens (None: uncoloured)."""
     if tokens is None:
@@ -199,8 +216,8 @@ def heat_codes(percent) -> str:
 
 
 class TerminalPainter(report.Painter):
-    """Colours linewise.report's text (see the module doc). highlight=False leaves the
-    source uncoloured even when Pygments is there."""
+    """Colours linewise.reports.text's table (see the module doc). highlight=False
+    leaves the source uncoloured even when Pygments is there."""
 
     def __init__(self, highlight=True):
         self.highlight = highlight
@@ -209,11 +226,17 @@ class TerminalPainter(report.Painter):
         self._timed: dict = {}
         self._total = 0
 
-    def start_function(self, filename, start_lineno, lines, timings, total_time):
-        self._first = start_lineno
-        self._timed = {lineno: (hits, time) for lineno, hits, time in timings}
-        self._total = total_time
-        self._tokens = source_tokens(lines, filename) if self.highlight and lines else None
+    def start_function(self, func, lines):
+        self._first = func.first_lineno
+        self._timed = func.lines
+        self._total = func.total
+        self._tokens = self.tokens(lines, func.filename) if lines else None
+
+    def tokens(self, lines, filename=""):
+        return source_tokens(lines, filename) if self.highlight else None
+
+    def paint_source(self, text, tokens=None, dim=False):
+        return paint_source(tokens, text, dim=dim)
 
     def paint(self, kind, text, **info):
         if kind == "row":
@@ -246,9 +269,31 @@ class TerminalPainter(report.Painter):
         return numeric + report.CONTENTS_GAP + paint_source(tokens, contents, dim=not ran)
 
 
+class DiffPainter(TerminalPainter):
+    """ANSI colours for the diff's text (linewise.reports.diff_text): wins green, losses
+    red, removed/added marks, source highlighted (Pygments, when installed), lines that
+    ran on neither side dimmed."""
+
+    STYLES = {"title": "1", "note": "2", "heading": "1", "rule": "2",
+              "name": "1", "fname": "1", "file": "36"}
+
+    def paint(self, kind, text, **info):
+        if kind == "change":
+            value = info.get("value", 0.0)
+            return sgr("32" if value < 0 else "31" if value > 0 else "", text)
+        if kind == "mark":
+            return sgr({"removed": "1;31", "added": "1;32"}.get(info.get("row"), ""), text)
+        if kind == "cells":
+            line = info["line"]
+            if not (line.before_hits or line.after_hits):
+                return sgr(DIM, text)
+            return text
+        return sgr(self.STYLES.get(kind, ""), text)
+
+
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, details=True,
               summarize=False, sort=False, sources=None, highlight=True, **_ignored):
-    """linewise.report.show_text, coloured for a terminal (always: see use_color)."""
+    """linewise.reports.text.show_text, coloured for a terminal (always: see use_color)."""
     report.show_text(stats, unit, output_unit=output_unit, stream=stream,
                      stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
                      sources=sources, painter=TerminalPainter(highlight))
@@ -256,7 +301,7 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
               stream=None, stripzeros=False, source=None, highlight=True):
-    """linewise.report.show_func, coloured for a terminal."""
+    """linewise.reports.text.show_func, coloured for a terminal."""
     report.show_func(filename, start_lineno, func_name, timings, unit,
                      output_unit=output_unit, stream=stream, stripzeros=stripzeros,
                      source=source, painter=TerminalPainter(highlight))

@@ -1,5 +1,8 @@
 """Results as JSON, for tools and notebooks: ``linewise view --json FILE``.
 
+(The module is linewise.reports.json; inside it ``import json`` is the standard
+library's, as imports are absolute.)
+
 The document is described by docs/json-schema.json (JSON Schema, draft 2020-12) and
 versioned by its "format" and "version" fields: a reader should check both, and a change
 that could break a reader bumps the version. Times are in seconds. Example::
@@ -38,7 +41,7 @@ import json
 import math
 import sys
 
-from . import report
+from ..source import strip_line_end, visible
 
 __all__ = ["FORMAT", "VERSION", "JSONRangeError", "to_dict", "dumps", "write_json"]
 
@@ -56,15 +59,13 @@ def _finite(value, what):
     return value
 
 
-def _function(stats, key, timings, source, from_disk):
-    """(the JSON object of one function, its total in the results' unit)."""
-    unit = stats.unit
-    filename, first_lineno, name = key
-    by_line = {}
-    for lineno, hits, time in timings:  # a repeated line keeps its last, as the report
-        by_line[lineno] = (hits, time)
-    total = sum(time for _, time in by_line.values())
-    where = f"{report.visible(name)} ({report.visible(filename)}:{first_lineno})"
+def _function(func, from_disk):
+    """The JSON object of one FunctionStats (with its source when from_disk is not None:
+    None checks the numbers only and reads nothing)."""
+    unit = func.unit
+    by_line = func.lines  # a repeated line keeps its last, as the report
+    total = func.total
+    where = f"{visible(func.name)} ({visible(func.filename)}:{func.first_lineno})"
     lines = [{
         "line": lineno,
         "hits": hits,
@@ -72,49 +73,41 @@ def _function(stats, key, timings, source, from_disk):
         "percent": _finite(100.0 * time / total if total else 0.0,
                            f"the share of {where}, line {lineno},"),
     } for lineno, (hits, time) in sorted(by_line.items())]
-    source = report._function_lines(filename, first_lineno, timings, source, from_disk)
+    source = None if from_disk is None else func.source_lines(from_disk).block
     return {
-        "name": name,
-        "file": filename,
-        "first_line": first_lineno,
+        "name": func.name,
+        "file": func.filename,
+        "first_line": func.first_lineno,
         "total_time": _finite(total * unit, f"the total time of {where}"),
-        "hits": sum(hits for hits, _ in by_line.values()),
+        "hits": func.hits,
         "lines": lines,
-        "source": None if source is None else [report._strip_line_end(s) for s in source],
-    }, total
+        "source": None if source is None else [strip_line_end(s) for s in source],
+    }
 
 
-def _document(stats, sort, from_disk, functions):
-    """(the document with `functions` as its "functions", the keys in document order).
-    functions: the list of function objects, or None to leave the list empty (and only
-    check every number: write_json then writes the functions one by one)."""
+def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
+    """(the document with its "functions" (None: leave the list empty and only check
+    every number: write_json then writes the functions one by one), the FunctionStats
+    in document order, from_disk)."""
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
     unit = stats.unit
     meta = {str(k): str(v) for k, v in stats.meta.items()}
-    sources = stats.sources or {}
-    keys, ticks, built = [], [], []
-    for key, timings in stats.timings.items():
-        if functions is None:  # the numbers only: no source read, nothing kept
-            _function(stats, key, timings, (), False)
-            total = sum(dict((ln, t) for ln, _, t in timings).values())
-        else:
-            func, total = _function(stats, key, timings, sources.get(key), from_disk)
-            built.append(func)
-        keys.append(key)
-        ticks.append(total)
-    order = list(range(len(keys)))
-    if sort:
-        order.sort(key=lambda i: -ticks[i])
+    chosen = stats.select(top=top, skip_zero=skip_zero, sort="longest" if sort else False)
+    built = []
+    for func in chosen:
+        obj = _function(func, None if functions is None else from_disk)
+        if functions is not None:
+            built.append(obj)
     files: dict = {}
-    for i in order:  # sums in ticks: no rounding piles up
-        entry = files.setdefault(keys[i][0], {"path": keys[i][0], "total_time": 0,
-                                              "functions": 0})
-        entry["total_time"] += ticks[i]
+    for func in chosen:  # sums in ticks: no rounding piles up
+        entry = files.setdefault(func.filename, {"path": func.filename, "total_time": 0,
+                                                 "functions": 0})
+        entry["total_time"] += func.total
         entry["functions"] += 1
     for entry in files.values():
         entry["total_time"] = _finite(entry["total_time"] * unit,
-                                      f"the total time of {report.visible(entry['path'])}")
+                                      f"the total time of {visible(entry['path'])}")
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -125,43 +118,44 @@ def _document(stats, sort, from_disk, functions):
         "created": meta.get("created"),
         "command": meta.get("command", meta.get("argv")),
         "meta": meta,
-        "total_time": _finite(sum(ticks) * unit, "the total time"),
+        "total_time": _finite(sum(func.total for func in chosen) * unit, "the total time"),
         "files": sorted(files.values(), key=lambda f: -f["total_time"]),
-        "functions": [built[i] for i in order] if functions is not None else [],
+        "functions": built,
     }
-    return doc, [keys[i] for i in order], from_disk
+    return doc, chosen, from_disk
 
 
-def to_dict(stats, sort=False, from_disk=None) -> dict:
+def to_dict(stats, sort=False, from_disk=None, top=None, skip_zero=False) -> dict:
     """The JSON document of a LineStats, as Python objects.
 
     Functions come in the order of the results, or by total time, longest first, with
-    sort=True; lines in line order. from_disk: read sources the results lack from their
-    files (default: unless the results were loaded from a file; see linewise.report).
-    Raises JSONRangeError for a time that is not finite in seconds.
+    sort=True; lines in line order. top, skip_zero: only the `top` functions with the
+    most time, without those never run (LineStats.select). from_disk: read sources the
+    results lack from their files (default: unless the results were loaded from a file;
+    see linewise.source). Raises JSONRangeError for a time that is not finite in seconds.
     """
-    return _document(stats, sort, from_disk, functions=True)[0]
+    return _document(stats, sort, from_disk, True, top, skip_zero)[0]
 
 
-def dumps(stats, sort=False, indent=2, from_disk=None) -> str:
+def dumps(stats, sort=False, indent=2, from_disk=None, top=None, skip_zero=False) -> str:
     """The JSON text of a LineStats (ASCII, with escapes, so any stream can take it)."""
     out = io.StringIO()
-    write_json(stats, out, sort=sort, indent=indent, from_disk=from_disk)
+    write_json(stats, out, sort=sort, indent=indent, from_disk=from_disk, top=top,
+               skip_zero=skip_zero)
     return out.getvalue()
 
 
-def write_json(stats, stream=None, sort=False, indent=2, from_disk=None) -> None:
+def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=None,
+               skip_zero=False) -> None:
     """Writes the JSON of a LineStats to `stream` (default sys.stdout): the same text as
     json.dumps(to_dict(...)), written one function at a time, so memory does not grow
     with the document. Every number is checked first: an error writes nothing."""
     stream = sys.stdout if stream is None else stream
-    doc, keys, from_disk = _document(stats, sort, from_disk, functions=None)
+    doc, chosen, from_disk = _document(stats, sort, from_disk, None, top, skip_zero)
     head = json.dumps(doc, indent=indent, allow_nan=False)
-    if not keys or indent is None:
-        if keys:
-            doc["functions"] = [_function(stats, key, stats.timings[key],
-                                          (stats.sources or {}).get(key), from_disk)[0]
-                                for key in keys]
+    if not chosen or indent is None:
+        if chosen:
+            doc["functions"] = [_function(func, from_disk) for func in chosen]
             head = json.dumps(doc, indent=indent, allow_nan=False)
         stream.write(head + "\n")
         return
@@ -169,9 +163,8 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None) -> None
     assert head.endswith(tail)
     pad = " " * indent
     stream.write(head[:-len(tail)] + '"functions": [\n')
-    sources = stats.sources or {}
-    for n, key in enumerate(keys):
-        func = _function(stats, key, stats.timings[key], sources.get(key), from_disk)[0]
-        text = json.dumps(func, indent=indent, allow_nan=False).replace("\n", "\n" + pad * 2)
-        stream.write(pad * 2 + text + (",\n" if n + 1 < len(keys) else "\n"))
+    for n, func in enumerate(chosen):
+        text = json.dumps(_function(func, from_disk), indent=indent,
+                          allow_nan=False).replace("\n", "\n" + pad * 2)
+        stream.write(pad * 2 + text + (",\n" if n + 1 < len(chosen) else "\n"))
     stream.write(pad + "]\n}\n")

@@ -6,13 +6,17 @@ images or scripts from elsewhere, and its Content-Security-Policy forbids loadin
 a summary, the functions by total time (each collapsible, the hottest open), every line's
 hits, time, time per hit and share of the function's time with a heat bar, and a search
 box that filters functions by name, file or code. The same page layout shows a diff
-(linewise.diff).
+(linewise.reports.diff).
 
-The page is filled from the PAGE template; every piece of text that comes from the
+The page is filled from the templates (templates/page.html, report.css, report.js, read
+with importlib.resources and inlined); every piece of text that comes from the
 results (names, paths, source code, the command line) goes through html.escape, so
 source containing ``<script>`` or ``</td>`` is shown, never run or parsed as markup;
 control characters in it are shown as escapes (``\x1b``), as in the text report.
 Source is syntax-highlighted when Pygments is installed (CSS classes, no inline styles).
+
+(One concern, the page's markup, for a report and for a diff, which share its helpers:
+hence a little over 500 lines. The markup's frame, CSS and script are templates/.)
 
 A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
 the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
@@ -23,12 +27,14 @@ import heapq
 import html
 import os
 import re
+from importlib import resources
 
-from . import report
-from .color import source_tokens
+from ..source import shown_lines, table_lines, visible, visible_source
+from ..units import format_seconds
+from .color import diff_tokens, source_tokens
 
-__all__ = ["PAGE", "render_report", "write_report", "render_diff", "write_diff",
-           "format_seconds"]
+__all__ = ["PAGE", "CSS", "SCRIPT", "render_report", "write_report", "render_diff",
+           "write_diff", "format_seconds"]
 
 #: How many functions start open; the others are collapsed (the search opens matches).
 OPEN_FUNCTIONS = 20
@@ -44,197 +50,22 @@ _e = html.escape
 
 def _t(text) -> str:
     """A name or file name for the page: control characters as escapes, then escaped."""
-    return _e(report.visible(text))
+    return _e(visible(text))
 
-# Token kinds (linewise.color.source_tokens) -> CSS classes.
+# Token kinds (linewise.reports.color.source_tokens) -> CSS classes.
 _TOKEN_CLASSES = {"keyword": "k", "builtin": "b", "defname": "f", "decorator": "d",
                   "string": "s", "number": "n", "comment": "c"}
 
-PAGE = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
-style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="{{generator}}">
-<title>{{title}}</title>
-<style>
-{{css}}
-</style>
-</head>
-<body class="{{kind}}">
-<header>
-<h1>{{heading}}</h1>
-{{summary}}
-<div class="toolbar">
-<input type="search" id="search" placeholder="Filter by function, file or code  ( / )" \
-aria-label="Filter functions" autocomplete="off">
-<button type="button" id="expand-all">Expand all</button>
-<button type="button" id="collapse-all">Collapse all</button>
-<span id="match-count" aria-live="polite"></span>
-</div>
-</header>
-<main>
-{{overview}}
-{{functions}}
-<p id="no-match" hidden>No function matches the filter.</p>
-</main>
-<footer>Made by {{generator}}. This page is self-contained: it loads nothing from \
-anywhere.</footer>
-<script>
-{{script}}
-</script>
-</body>
-</html>
-"""
 
-CSS = """\
-:root { --bg: #fff; --fg: #1f2328; --muted: #6e7781; --line: #d0d7de; --head: #f6f8fa;
-  --bar: #e8590c; --bar-bg: #eef1f4; --win: #1a7f37; --loss: #cf222e;
-  --added: #dafbe1; --removed: #ffebe9; --hot: #fff1e5;
-  --k: #8250df; --s: #0a3069; --c: #6e7781; --n: #0550ae; --b: #0550ae; --f: #6639ba;
-  --d: #953800; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #8d96a0; --line: #30363d; --head: #161b22;
-    --bar: #f0883e; --bar-bg: #21262d; --win: #3fb950; --loss: #f85149;
-    --added: #12261e; --removed: #25171c; --hot: #2d1f13;
-    --k: #d2a8ff; --s: #a5d6ff; --c: #8b949e; --n: #79c0ff; --b: #79c0ff; --f: #d2a8ff;
-    --d: #ffa657; }
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg);
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-header, main, footer { padding: 0 24px; }
-header { border-bottom: 1px solid var(--line); background: var(--head); padding-bottom: 12px; }
-h1 { font-size: 20px; margin: 0; padding: 16px 0 8px; }
-h2 { font-size: 16px; margin: 20px 0 8px; }
-code, .num, td.src, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
-  "Liberation Mono", monospace; font-size: 13px; }
-dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px;
-  margin: 4px 0 12px; }
-dl.summary dt { color: var(--muted); }
-dl.summary dd { margin: 0; overflow-wrap: anywhere; }
-.toolbar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-#search { flex: 0 1 420px; padding: 6px 10px; border: 1px solid var(--line);
-  border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
-button { padding: 5px 10px; border: 1px solid var(--line); border-radius: 6px;
-  background: var(--bg); color: var(--fg); font: inherit; cursor: pointer; }
-button:hover { border-color: var(--muted); }
-#match-count { color: var(--muted); }
-table { border-collapse: collapse; }
-th { text-align: right; font-weight: 600; color: var(--muted); padding: 4px 8px;
-  border-bottom: 1px solid var(--line); white-space: nowrap; }
-th.left, td.left { text-align: left; }
-td { padding: 1px 8px; vertical-align: top; }
-td.num { text-align: right; white-space: nowrap; }
-table.overview td { padding: 3px 8px; border-bottom: 1px solid var(--line); }
-table.overview a { color: inherit; }
-details.func { border: 1px solid var(--line); border-radius: 8px; margin: 12px 0;
-  overflow: hidden; }
-details.func > summary { cursor: pointer; padding: 8px 12px; background: var(--head);
-  display: flex; gap: 12px; align-items: center; flex-wrap: wrap; list-style-position: inside; }
-details.func[open] > summary { border-bottom: 1px solid var(--line); }
-.fname { font-weight: 600; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
-  "Liberation Mono", monospace; }
-.floc { color: var(--muted); overflow-wrap: anywhere; }
-.ftime { margin-left: auto; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; }
-table.lines { width: 100%; font-variant-numeric: tabular-nums; }
-table.lines td.src { text-align: left; white-space: pre; width: 100%; padding-left: 12px; }
-table.lines tr:hover td { background: var(--bar-bg); }
-table.lines tr.idle td { color: var(--muted); }
-table.lines tr.idle td.src { opacity: .6; }
-table.lines tr.h3 td.src, table.lines tr.h2 td.src { background: var(--hot); }
-tr.added td { background: var(--added); }
-tr.removed td { background: var(--removed); }
-td.mark { font-family: ui-monospace, monospace; font-weight: 700; padding: 1px 2px; }
-tr.added td.mark { color: var(--win); }
-tr.removed td.mark { color: var(--loss); }
-.bar { display: inline-block; width: 120px; height: 10px; background: var(--bar-bg);
-  border-radius: 2px; vertical-align: middle; overflow: hidden; }
-.bar > i { display: block; height: 100%; background: var(--bar); }
-.bar.after > i { background: var(--muted); }
-td.bars { white-space: nowrap; }
-td.bars .bar { width: 90px; display: block; height: 6px; margin: 3px 0; }
-.win { color: var(--win); }
-.loss { color: var(--loss); }
-.delta { display: inline-block; position: relative; width: 140px; height: 10px;
-  background: var(--bar-bg); border-radius: 2px; vertical-align: middle; }
-.delta > i { position: absolute; top: 0; height: 100%; }
-.delta > i.win { right: 50%; background: var(--win); }
-.delta > i.loss { left: 50%; background: var(--loss); }
-.delta::after { content: ""; position: absolute; left: 50%; top: -2px; bottom: -2px;
-  border-left: 1px solid var(--muted); }
-.note { color: var(--muted); }
-footer { color: var(--muted); font-size: 12px; padding: 24px; }
-.k { color: var(--k); } .s { color: var(--s); } .c { color: var(--c); font-style: italic; }
-.n { color: var(--n); } .b { color: var(--b); } .f { color: var(--f); font-weight: 600; }
-.d { color: var(--d); }
-[hidden] { display: none !important; }
-"""
 
-SCRIPT = """\
-(function () {
-  "use strict";
-  var root = document.documentElement;
-  window.addEventListener("error", function (event) {
-    root.setAttribute("data-js-error", String(event.message || event));
-  });
-  var funcs = Array.prototype.slice.call(document.querySelectorAll("details.func"));
-  var rows = {};
-  Array.prototype.forEach.call(document.querySelectorAll("[data-func]"), function (row) {
-    (rows[row.getAttribute("data-func")] = rows[row.getAttribute("data-func")] || []).push(row);
-  });
-  var search = document.getElementById("search");
-  var count = document.getElementById("match-count");
-  var noMatch = document.getElementById("no-match");
-  var texts = funcs.map(function (f) {
-    return (f.getAttribute("data-search") + "\\n" + f.textContent).toLowerCase();
-  });
-  function filter() {
-    var q = search.value.trim().toLowerCase();
-    var shown = 0;
-    funcs.forEach(function (f, i) {
-      var hit = !q || texts[i].indexOf(q) !== -1;
-      f.hidden = !hit;
-      (rows[f.id] || []).forEach(function (r) { r.hidden = !hit; });
-      if (hit) { shown += 1; if (q) { f.open = true; } }
-    });
-    count.textContent = q ? shown + " of " + funcs.length + " functions" : "";
-    noMatch.hidden = shown !== 0;
-  }
-  search.addEventListener("input", filter);
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "/" && document.activeElement !== search) {
-      event.preventDefault();
-      search.focus();
-    } else if (event.key === "Escape" && document.activeElement === search) {
-      search.value = "";
-      filter();
-    }
-  });
-  function setAll(open) {
-    funcs.forEach(function (f) { if (!f.hidden) { f.open = open; } });
-  }
-  document.getElementById("expand-all").addEventListener("click", function () { setAll(true); });
-  document.getElementById("collapse-all").addEventListener("click", function () { setAll(false); });
-  function openTarget() {
-    var id = decodeURIComponent(location.hash.slice(1));
-    var target = id && document.getElementById(id);
-    if (!target) { return; }
-    var f = target.closest("details.func");
-    if (f) { f.hidden = false; f.open = true; target.scrollIntoView(); }
-  }
-  window.addEventListener("hashchange", openTarget);
-  openTarget();
-  var given = new URLSearchParams(location.search).get("q");  // page.html?q=text filters
-  if (given) { search.value = given; }
-  filter();
-  root.setAttribute("data-js-ready", "1");
-})();
-"""
+def _template(name) -> str:
+    return resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8")
+
+
+#: The page (placeholders {{name}}), its style sheet and its script.
+PAGE = _template("page.html")
+CSS = _template("report.css")
+SCRIPT = _template("report.js")
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -246,29 +77,14 @@ def fill(template: str, values: dict) -> str:
 
 
 def _generator() -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"linewise {__version__}"
 
 
-def format_seconds(seconds) -> str:
-    """A time for people: 3 significant digits in s, ms, µs or ns ("0" for zero)."""
-    if seconds == 0:
-        return "0"
-    magnitude = abs(seconds)
-    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
-        if magnitude >= scale or name == "ns":
-            value = seconds / scale
-            text = "%.3g" % value
-            if "e" in text:  # 1000 ns and up rounded: keep plain digits
-                text = "%.0f" % value
-            return f"{text} {name}"
-    raise AssertionError("unreachable")
-
-
 def _pct(value) -> str:
     text = "%.1f" % value
-    return text if len(text) <= 7 else "%.3g" % value  # a share beyond 100% (see report)
+    return text if len(text) <= 7 else "%.3g" % value  # a share beyond 100% (see text)
 
 
 def _width(percent) -> str:
@@ -339,7 +155,7 @@ def _page(kind, title, heading, summary, overview, functions) -> str:
 
 def _write_file(path, text) -> None:
     # As every file linewise writes: atomically, following symlinks, through devices.
-    from . import _engine
+    from .. import _engine
 
     _engine.write_file(path, text.encode("utf-8"))
 
@@ -354,46 +170,43 @@ def _from_disk(stats, from_disk) -> bool:
     return bool(from_disk)
 
 
-def render_report(stats, title=None, label=None, from_disk=None) -> str:
+def render_report(stats, title=None, label=None, from_disk=None, top=None,
+                  skip_zero=False) -> str:
     """The HTML page (a str) for a LineStats. label: what the results are (a file name).
-    from_disk: read sources the results lack from their files (default: unless the
-    results were loaded from a file; see linewise.report)."""
+    top, skip_zero: only the `top` functions with the most time, without those never
+    run (LineStats.select). from_disk: read sources the results lack from their files
+    (default: unless the results were loaded from a file; see linewise.source)."""
     unit = stats.unit
     meta = stats.meta or {}
-    sources = stats.sources or {}
     from_disk = _from_disk(stats, from_disk)
-    totals = []
-    for key, timings in stats.timings.items():
-        by_line = {lineno: time for lineno, _, time in timings}  # a repeated line: its last
-        totals.append((sum(by_line.values()) * unit, key))
+    totals = [(func.total_time, func) for func in stats.select(top=top, skip_zero=skip_zero)]
     grand = sum(total for total, _ in totals)
-    files = {key[0] for _, key in totals}
+    files = {func.filename for _, func in totals}
     count = len(totals)
 
     def order(item):
-        return (-item[0], item[1][2], item[1][0], item[1][1])
+        return (-item[0], item[1].name, item[1].filename, item[1].first_lineno)
 
     chosen = (heapq.nsmallest(MAX_FUNCTIONS, totals, key=order) if count > MAX_FUNCTIONS
               else sorted(totals, key=order))
     del totals
     functions = []
     rows_left = MAX_ROWS
-    for total, key in chosen:
+    for total, func in chosen:
         if rows_left <= 0:
             break
-        timings = stats.timings[key]
-        by_line = {lineno: (hits, time * unit) for lineno, hits, time in timings}
-        functions.append((key, timings, by_line, total))
-        rows_left -= max(1, len(by_line))
+        functions.append((func, total))
+        rows_left -= max(1, len(func.lines))
     omitted = count - len(functions)
 
-    ids = {key: f"f{i}" for i, (key, *_rest) in enumerate(functions, 1)}
-    hottest = heapq.nlargest(TOP_LINES, ((t, key, lineno, hits)
-                                         for key, _, by_line, _tot in functions
-                                         for lineno, (hits, t) in by_line.items() if t > 0),
+    ids = {func.key: f"f{i}" for i, (func, _total) in enumerate(functions, 1)}
+    hottest = heapq.nlargest(TOP_LINES, ((t * unit, func, lineno, hits)
+                                         for func, _total in functions
+                                         for lineno, (hits, t) in func.lines.items()
+                                         if t * unit > 0),
                              key=lambda x: x[0])
 
-    title = report.visible(title or ("linewise report" + (f": {label}" if label else "")))
+    title = visible(title or ("linewise report" + (f": {label}" if label else "")))
     command = meta.get("command", meta.get("argv"))
     summary = _summary([
         ("Results", _t(label) if label else None),
@@ -415,7 +228,8 @@ def render_report(stats, title=None, label=None, from_disk=None) -> str:
              '<div class="scroll"><table class="overview"><thead><tr><th>#</th>'
              '<th class="left">Function</th><th>Total</th><th>% of all</th>'
              '<th class="left"></th><th class="left">File</th></tr></thead><tbody>']
-    for i, (key, _timings, _by_line, total) in enumerate(functions, 1):
+    for i, (func, total) in enumerate(functions, 1):
+        key = func.key
         share = 100.0 * total / grand if grand else 0.0
         parts.append(
             f'<tr data-func="{ids[key]}"><td class="num">{i}</td>'
@@ -429,9 +243,10 @@ def render_report(stats, title=None, label=None, from_disk=None) -> str:
         parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
                   '<thead><tr><th>Time</th><th>% of all</th><th>Hits</th>'
                   '<th class="left">Function</th><th class="left">Line</th></tr></thead><tbody>']
-        for t, key, lineno, hits in hottest:
+        for t, func, lineno, hits in hottest:
+            key = func.key
             share = 100.0 * t / grand if grand else 0.0
-            text = _line_text(key, stats.timings[key], sources.get(key), lineno, from_disk)
+            text = _line_text(func, lineno, from_disk)
             parts.append(
                 f'<tr data-func="{ids[key]}"><td class="num">{_e(format_seconds(t))}</td>'
                 f'<td class="num">{_pct(share)}</td><td class="num">{hits}</td>'
@@ -445,10 +260,9 @@ def render_report(stats, title=None, label=None, from_disk=None) -> str:
         body.append(f'<p class="note">{_e(_omitted_note(omitted, count, "the most time"))}'
                     '</p>')
     rows_left = MAX_ROWS
-    for i, (key, timings, by_line, total) in enumerate(functions):
-        html_text, rows = _report_function(key, timings, by_line, total, grand, ids[key],
-                                           sources.get(key), i < OPEN_FUNCTIONS, from_disk,
-                                           max(1, rows_left))
+    for i, (func, total) in enumerate(functions):
+        html_text, rows = _report_function(func, total, grand, ids[func.key],
+                                           i < OPEN_FUNCTIONS, from_disk, max(1, rows_left))
         body.append(html_text)
         rows_left -= rows
     return _page("report", title, title, summary, overview, "\n".join(body))
@@ -460,30 +274,36 @@ def _omitted_note(omitted, count, by) -> str:
             "(linewise view --json or --top N for the others)")
 
 
-def _line_text(key, timings, source, lineno, from_disk) -> str:
-    lines = report._function_lines(key[0], key[1], timings, source, from_disk)
-    if lines is None or not 0 <= lineno - key[1] < len(lines):
+def _line_text(func, lineno, from_disk) -> str:
+    lines = func.source_lines(from_disk).block
+    index = lineno - func.first_lineno
+    if lines is None or not 0 <= index < len(lines):
         return ""
-    return report.visible_source(report._strip_line_end(lines[lineno - key[1]]))
+    return shown_lines(lines[index:index + 1])[0]
 
 
-def _report_function(key, timings, by_line, total, grand, fid, source, open_, from_disk,
-                     max_rows):
+#: Why a function's lines have no text, for each reason a Source has none.
+_NO_SOURCE = {
+    "not-read": "the results hold no source (linewise view --source-from-disk reads it "
+                "from the file)",
+    "missing": "the source file was not found and the results hold no source",
+    "refused": "the source file was not read",
+}
+
+
+def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
     """(the function's <details>, how many line rows it has): at most max_rows."""
-    filename, first, name = key
-    block, all_lines, why = report._source(filename, first, timings, source, from_disk)
+    filename, first, name = func.key
+    found = func.source_lines(from_disk)
     note = ""
     texts = None
-    if block is None:
-        why = ("the results hold no source (linewise view --source-from-disk reads it "
-               "from the file)" if why is report.NO_SOURCE_NOTE else
-               "the source file was not found and the results hold no source"
-               if why is report.MISSING_FILE_NOTE else "the source file was not read")
+    if found.block is None:
+        why = _NO_SOURCE[found.missing]
         note = f'<p class="note">{_e(why[0].upper() + why[1:])}: lines are shown without ' \
                'their text.</p>'
     else:
-        texts = [report.visible_source(report._strip_line_end(line)) for line in block]
-    rows = report._table_lines(first, timings, block, all_lines, texts)
+        texts = shown_lines(found.block)
+    rows = table_lines(first, func.rows, found.block, found.lines, texts)
     cut = len(rows) - max_rows
     if cut > 0:
         rows = rows[:max_rows]
@@ -499,6 +319,8 @@ def _report_function(key, timings, by_line, total, grand, fid, source, open_, fr
            note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
            '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
            '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
+    unit = func.unit
+    timed = {lineno: (hits, t * unit) for lineno, (hits, t) in func.lines.items()}
     indent = _common_indent(texts or ())
     in_block = len(texts or ())
     for lineno, text in rows:
@@ -506,7 +328,7 @@ def _report_function(key, timings, by_line, total, grand, fid, source, open_, fr
         toks = tokens[index] if tokens and 0 <= index < in_block else None
         if 0 <= index < in_block:  # lines outside the block keep their indent
             text, toks = _dedent(text, toks, indent)
-        out.append(_report_row(fid, lineno, text, toks, by_line.get(lineno), total))
+        out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total))
     if cut > 0:
         out.append(f'<tr><td></td><td colspan="6" class="note">{cut} more lines not shown '
                    f'(a page shows at most {MAX_ROWS} lines)</td></tr>')
@@ -534,9 +356,11 @@ def _report_row(fid, lineno, text, tokens, timing, total) -> str:
             f'<td class="left">{bar}</td><td class="src">{_code(text, tokens)}</td></tr>')
 
 
-def write_report(stats, path, title=None, label=None, from_disk=None) -> None:
+def write_report(stats, path, title=None, label=None, from_disk=None, top=None,
+                 skip_zero=False) -> None:
     """Writes the HTML report of a LineStats to `path` (UTF-8)."""
-    _write_file(path, render_report(stats, title=title, label=label, from_disk=from_disk))
+    _write_file(path, render_report(stats, title=title, label=label, from_disk=from_disk,
+                                    top=top, skip_zero=skip_zero))
 
 
 # --- the diff of two results files ------------------------------------------------------
@@ -561,9 +385,9 @@ def _ratio(ratio) -> str:
 
 
 def render_diff(diff, title=None) -> str:
-    """The HTML page (a str) for a linewise.diff.Diff."""
+    """The HTML page (a str) for a linewise.reports.diff.Diff."""
     title = title or f"linewise diff: {diff.before_label} → {diff.after_label}"
-    title = report.visible(title)
+    title = visible(title)
     count = len(diff.functions)
     shown = []
     rows_left = MAX_ROWS
@@ -676,7 +500,7 @@ def _diff_function(f, fid, open_) -> str:
     sign = "+" if change > 0 else ""
     before_txt = format_seconds(f.before_total) if f.before else "–"
     after_txt = format_seconds(f.after_total) if f.after else "–"
-    tokens = _diff_tokens(f)
+    tokens = diff_tokens(f)
     biggest = max([line.before_time for line in f.lines]
                   + [line.after_time for line in f.lines] + [0.0])
     out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
@@ -726,18 +550,6 @@ def _diff_function(f, fid, open_) -> str:
     return "".join(out)
 
 
-def _diff_tokens(f) -> dict:
-    """{id(row): tokens}: each side's text lexed whole (see linewise.diff)."""
-    out = {}
-    for side_kind in ("removed", "added"):
-        rows = [r for r in f.lines if r.kind in ("same", side_kind)]
-        toks = source_tokens([r.text for r in rows], f.filename) if rows else None
-        for r, t in zip(rows, toks or ()):
-            if r.kind == side_kind or side_kind == "added":
-                out[id(r)] = t
-    return out
-
-
 def write_diff(diff, path, title=None) -> None:
-    """Writes the HTML page of a linewise.diff.Diff to `path` (UTF-8)."""
+    """Writes the HTML page of a linewise.reports.diff.Diff to `path` (UTF-8)."""
     _write_file(path, render_diff(diff, title=title))

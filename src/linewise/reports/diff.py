@@ -11,28 +11,26 @@ another line. A line whose text changed shows as removed (with its time before) 
 (with its time after), like a unified diff. Without source on one side, lines are
 aligned by their offset from the function's first line.
 
-Times are in seconds here; the text report shows them in one unit chosen to fit.
+Times are in seconds here; the text report (linewise.reports.diff_text) shows them in
+one unit chosen to fit, the HTML page (linewise.reports.html) each in its own.
 Change is after - before (negative: faster); ratio is after / before.
 
-As in linewise.report, sources come from the results (and from disk only when asked:
-``from_disk``), and control characters in names, file names and source are shown as
-escapes. Functions longer than MAX_ALIGN lines (on both sides together) are aligned by
+This module is the comparison only (the model both renderers read, and how functions
+and lines are matched): sources come from the results (and from disk only when asked:
+``from_disk``; see linewise.source), and control characters in names, file names and
+source are shown as escapes. Functions longer than MAX_ALIGN lines (on both sides together) are aligned by
 offset instead: matching lines by text costs up to the product of the two lengths.
 """
 from __future__ import annotations
 
 import difflib
 import os
-import sys
 from dataclasses import dataclass, field
 
-from . import report
+from ..source import shown_lines
 
-__all__ = ["LineDiff", "FunctionDiff", "Diff", "diff_stats", "write_text", "pick_unit",
-           "UNITS"]
+__all__ = ["LineDiff", "FunctionDiff", "Diff", "diff_stats", "MAX_ALIGN"]
 
-#: Display units, largest first: (seconds per unit, name).
-UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns"))
 #: Functions with more source lines than this (both sides together) are not aligned by
 #: text (see the module doc).
 MAX_ALIGN = 20000
@@ -193,13 +191,10 @@ def _side(stats, key, from_disk):
     shown as they are, control characters escaped."""
     if key is None:
         return None, {}
-    timings = stats.timings[key]
-    timed = {lineno: (hits, time * stats.unit) for lineno, hits, time in timings}
-    lines = report._function_lines(key[0], key[1], timings, (stats.sources or {}).get(key),
-                                   from_disk)
-    if lines is not None:
-        lines = [report.visible_source(report._strip_line_end(line)) for line in lines]
-    return lines, timed
+    func = stats.function(key)
+    timed = {lineno: (hits, time * stats.unit) for lineno, (hits, time) in func.lines.items()}
+    block = func.source_lines(from_disk).block
+    return (None if block is None else shown_lines(block)), timed
 
 
 def _diff_function(before, after, bkey, akey, from_disk=True) -> FunctionDiff:
@@ -272,202 +267,3 @@ def _row(kind, bline, aline, text, btimed, atimed) -> LineDiff:
     bh, bt = btimed.get(bline, (None, 0.0)) if bline is not None else (None, 0.0)
     ah, at = atimed.get(aline, (None, 0.0)) if aline is not None else (None, 0.0)
     return LineDiff(kind, bline, aline, text, bh, ah, bt, at)
-
-
-# --- the text report --------------------------------------------------------------------
-
-
-def pick_unit(seconds_values):
-    """(seconds per unit, name): the largest unit in which the biggest value is >= 1."""
-    biggest = max((abs(v) for v in seconds_values), default=0.0)
-    for scale, name in UNITS:
-        if biggest >= scale:
-            return scale, name
-    return UNITS[-1]
-
-
-def format_ratio(ratio) -> str:
-    return "" if ratio is None else "%.2fx" % ratio
-
-
-def _fmt(value, scale) -> str:
-    return "%.3f" % (value / scale)
-
-
-def _fmt_change(value, scale) -> str:
-    text = "%+.3f" % (value / scale)
-    return "0.000" if text in ("+0.000", "-0.000") else text
-
-
-class _Plain:
-    """Styles for the text report: none. linewise.color's styles replace these."""
-
-    def __call__(self, kind, text, **info):
-        return text
-
-    def source(self, text, tokens=None, dim=False):
-        return text
-
-
-def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highlight=True):
-    """Writes the comparison as text to `stream` (default sys.stdout).
-
-    unit: seconds per display unit (default: chosen to fit the biggest time); top: how
-    many lines the "biggest changes" list shows (0: none); color: ANSI colours (see
-    linewise.color), highlight: syntax-highlighted source when coloured.
-    """
-    if stream is None:
-        stream = sys.stdout
-    style = _ColorStyle(highlight) if color else _Plain()
-    values = [diff.before_total, diff.after_total]
-    values += [v for f in diff.functions for v in (f.before_total, f.after_total)]
-    if unit is None:
-        scale, uname = pick_unit(values)
-    else:
-        scale = float(unit)
-        uname = next((name for s, name in UNITS if s == scale), "%g s" % scale)
-    out = []
-    w = out.append
-    w(style("title", f"Comparing {_v(diff.before_label)} (before) with "
-                     f"{_v(diff.after_label)} (after)") + "\n")
-    w(style("note", f"Times in {uname}; change = after - before, ratio = after / before.")
-      + "\n\n")
-    w(style("total", "Total: %s -> %s %s, change %s %s%s" % (
-        _fmt(diff.before_total, scale), _fmt(diff.after_total, scale), uname,
-        style("change", _fmt_change(diff.change, scale), value=diff.change), uname,
-        f" ({format_ratio(diff.ratio)})" if diff.ratio is not None else "")) + "\n")
-
-    # Lines whose change shows as 0.000 in this unit are left out of the list.
-    biggest = [(func, line) for func, line in (diff.biggest_lines(top) if top else [])
-               if _fmt_change(line.change, scale) != "0.000"]
-    if biggest:
-        wheres = [f"{_v(func.name)}:{_lineno(line)}" for func, line in biggest]
-        width = max(len("Where"), *(len(where) for where in wheres))
-        w("\n" + style("heading", "Biggest changes by line:") + "\n")
-        header = "%12s %12s %12s %7s  %s    %s" % ("Change", "Before", "After", "Ratio",
-                                                  "Where".ljust(width), "Line Contents")
-        w(style("heading", header) + "\n")
-        for (func, line), where in zip(biggest, wheres):
-            mark = {"same": " ", "removed": "-", "added": "+"}[line.kind]
-            w("%s %12s %12s %7s  %s  %s %s\n" % (
-                style("change", "%12s" % _fmt_change(line.change, scale), value=line.change),
-                _fmt(line.before_time, scale) if line.before_hits is not None else "",
-                _fmt(line.after_time, scale) if line.after_hits is not None else "",
-                format_ratio(line.ratio), where.ljust(width),
-                style("mark", mark, row=line.kind), style.source(line.text.strip())))
-
-    w("\n" + style("heading", "Functions, biggest change first:") + "\n")
-    w(style("heading", "%12s %12s %12s %7s  %s" % ("Change", "Before", "After", "Ratio",
-                                                  "Function")) + "\n")
-    for func in diff.functions:
-        note = {"added": "  (only after)", "removed": "  (only before)"}.get(func.status, "")
-        w("%s %12s %12s %7s  %s%s\n" % (
-            style("change", "%12s" % _fmt_change(func.change, scale), value=func.change),
-            _fmt(func.before_total, scale) if func.before else "-",
-            _fmt(func.after_total, scale) if func.after else "-",
-            format_ratio(func.ratio), style("name", _v(func.name)), note))
-
-    for func in diff.functions:
-        w("\n")
-        _write_function(w, style, func, scale, uname)
-    report._write(stream, "".join(out))
-
-
-_v = report.visible
-
-
-def _lineno(line):
-    return line.after_line if line.after_line is not None else line.before_line
-
-
-def _where(key):
-    return f"{_v(key[0])}, line {key[1]}" if key else "-"
-
-
-def _write_function(w, style, func, scale, uname):
-    w(style("fname", f"Function: {_v(func.name)}") + "\n")
-    if func.before and func.after and func.before[:2] != func.after[:2]:
-        if func.before[0] == func.after[0]:
-            w(style("file", f"File: {_v(func.before[0])}, line {func.before[1]} -> "
-                            f"{func.after[1]}") + "\n")
-        else:
-            w(style("file", f"File: {_where(func.before)} -> {_where(func.after)}") + "\n")
-    else:
-        key = func.after or func.before
-        w(style("file", f"File: {_where(key)}") + "\n")
-    status = {"added": " (only after)", "removed": " (only before)"}.get(func.status, "")
-    w(style("total", "Total: %s -> %s %s, change %s %s%s%s" % (
-        _fmt(func.before_total, scale) if func.before else "-",
-        _fmt(func.after_total, scale) if func.after else "-", uname,
-        style("change", _fmt_change(func.change, scale), value=func.change), uname,
-        f" ({format_ratio(func.ratio)})" if func.ratio is not None else "", status)) + "\n\n")
-    heading1 = "%s  %s  %s" % ("Line #".center(13), "Hits".center(15),
-                               f"Time ({uname})".center(32))
-    heading2 = "%6s %6s  %7s %7s  %10s %10s %10s %7s   %s" % (
-        "before", "after", "before", "after", "before", "after", "change", "ratio",
-        "Line Contents")
-    w(style("heading", heading1.rstrip()) + "\n" + style("heading", heading2) + "\n")
-    w(style("rule", "=" * len(heading2)) + "\n")
-    tokens = style.tokens(func) if hasattr(style, "tokens") else {}
-    for line in func.lines:
-        mark = {"same": " ", "removed": "-", "added": "+"}[line.kind]
-        ran = bool(line.before_hits or line.after_hits)
-        cells = "%6s %6s  %7s %7s  %10s %10s %10s %7s" % (
-            "" if line.before_line is None else line.before_line,
-            "" if line.after_line is None else line.after_line,
-            "" if line.before_hits is None else line.before_hits,
-            "" if line.after_hits is None else line.after_hits,
-            _fmt(line.before_time, scale) if line.before_hits is not None else "",
-            _fmt(line.after_time, scale) if line.after_hits is not None else "",
-            _fmt_change(line.change, scale) if line.timed else "",
-            format_ratio(line.ratio))
-        source = style.source(line.text, tokens.get((line.kind, line.before_line,
-                                                     line.after_line)), dim=not ran)
-        w(style("cells", cells, line=line) + " " + style("mark", mark, row=line.kind) + " "
-          + source + "\n")
-
-
-class _ColorStyle(_Plain):
-    """ANSI colours for the diff: wins green, losses red, removed/added marks, source
-    highlighted (Pygments, when installed), lines that ran on neither side dimmed."""
-
-    STYLES = {"title": "1", "note": "2", "heading": "1", "rule": "2",
-              "name": "1", "fname": "1", "file": "36"}
-
-    def __init__(self, highlight=True):
-        from . import color
-
-        self.color = color
-        self.highlight = highlight
-
-    def __call__(self, kind, text, **info):
-        sgr = self.color.sgr
-        if kind == "change":
-            value = info.get("value", 0.0)
-            return sgr("32" if value < 0 else "31" if value > 0 else "", text)
-        if kind == "mark":
-            return sgr({"removed": "1;31", "added": "1;32"}.get(info.get("row"), ""), text)
-        if kind == "cells":
-            line = info["line"]
-            if not (line.before_hits or line.after_hits):
-                return sgr("2", text)
-            return text
-        return sgr(self.STYLES.get(kind, ""), text)
-
-    def source(self, text, tokens=None, dim=False):
-        return self.color.paint_source(tokens, text, dim=dim)
-
-    def tokens(self, func):
-        """{(kind, before_line, after_line): tokens} for each row of `func`: each side's
-        text is lexed whole (same and removed rows; same and added rows), so strings
-        spanning lines come out right."""
-        if not self.highlight:
-            return {}
-        out = {}
-        for side_kind in ("removed", "added"):
-            rows = [r for r in func.lines if r.kind in ("same", side_kind)]
-            toks = self.color.source_tokens([r.text for r in rows], func.filename) if rows else None
-            for r, t in zip(rows, toks or ()):
-                if r.kind == side_kind or side_kind == "added":
-                    out[(r.kind, r.before_line, r.after_line)] = t
-        return out
