@@ -210,7 +210,7 @@ class Profile:
         if self._profiler is None or self._runner:
             return
         from ._signals import signal_name
-        from .cli import shown_path
+        from .paths import shown_path
         from .store import dump_stats
 
         self._profiler.disable()
@@ -244,7 +244,8 @@ class Profile:
                   file=sys.stderr)
 
     def _print(self, stats):
-        from .cli import print_report
+        # Until the text report has its own module (linewise.reports.text).
+        from .cli.common import print_report
         from .units import parse_unit
 
         config = _config()
@@ -260,9 +261,11 @@ class Profile:
 
     # -- `linewise run` ----------------------------------------------------------------
 
-    def _attach_runner(self, profiler):
+    def attach_runner(self, profiler):
         """Makes this object collect into the runner's `profiler` (explicit mode, if it
-        was on, hands over what it has marked and stops)."""
+        was on, hands over what it has marked and stops). Called by `linewise run`
+        (linewise.cli.run), which then saves and reports; once attached, enable(),
+        disable() and the exit handler leave the results to the runner."""
         if self._guard is not None:  # the runner handles the signals
             self._guard._drop_handlers()
         self._release_claims()  # and says which file is taken
