@@ -90,9 +90,17 @@ def test_wheel_holds_the_package_and_the_engine_not_its_sources(built):
     assert not [n for n in names if n.endswith((".c", ".h"))], names
     assert not [n for n in names if n.startswith("linewise/_engine/")]
     modules = {n for n in package if n.endswith(".py")}
-    expected = {f"linewise/{n}" for n in os.listdir(os.path.join(ROOT, "src", "linewise"))
-                if n.endswith(".py")}
+    src = os.path.join(ROOT, "src")
+    expected = set()
+    for directory, dirs, files in os.walk(os.path.join(src, "linewise")):
+        dirs[:] = [d for d in dirs if os.path.isfile(os.path.join(directory, d, "__init__.py"))]
+        expected |= {os.path.relpath(os.path.join(directory, n), src).replace(os.sep, "/")
+                     for n in files if n.endswith(".py")}
     assert modules == expected
+    # The subpackages too (packages.find's "linewise.*").
+    for name in ("cli/__init__", "cli/common", "cli/run", "cli/view", "cli/merge",
+                 "cli/diff", "integrations/__init__"):
+        assert f"linewise/{name}.py" in modules, name
     assert package == modules | set(engines) | {"linewise/json-schema.json"}
 
 

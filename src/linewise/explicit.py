@@ -118,7 +118,7 @@ class Profile:
         "-" for none). Under `linewise run` the runner's options apply instead."""
         if self._runner:
             return
-        from ._children import claim_output, taken_outputs
+        from ._lineage import claim_output, taken_outputs
 
         path = explicit_output_path(output)
         if path is not None and path in taken_outputs() and path not in self._claimed:
@@ -199,7 +199,7 @@ class Profile:
         self._release_claims()
 
     def _release_claims(self):
-        from ._children import release_output
+        from ._lineage import release_output
 
         for path in self._claimed:
             release_output(path)
@@ -300,10 +300,10 @@ class Profile:
 profile = Profile()
 
 def _auto_enable():
-    from . import _children
+    from . import _lineage
 
     if (os.environ.get("LINEWISE", "").strip().lower() in _TRUE
-            and not _children.spawned_by_runner):
+            and not _lineage.spawned_by_runner):
         profile.enable()
 
 

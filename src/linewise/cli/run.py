@@ -234,7 +234,8 @@ def run_program(part, settings, command) -> int:
         status = programs.run_setup(plan.setup, module.__dict__)
         if status is not None:
             return status
-    from .._children import claim_output, patch_multiprocessing
+    from .._children import patch_multiprocessing
+    from .._lineage import claim_output
     from .._signals import Guard
 
     if plan.output_path is not None:
