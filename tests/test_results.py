@@ -211,8 +211,8 @@ def test_linestats_round_trip(tmp_path):
         sources={key1: ["def m\u00e9thode(self):\n", "    pass\n"]},
     )
     path = tmp_path / "stats.lw"
-    stats.dump(path)
-    back = LineStats.load(path)
+    dump_stats(stats, path)
+    back = load_stats(path)
     assert back == stats
     assert back.timings == stats.timings and list(back.timings) == list(stats.timings)
     assert back.meta == stats.meta and back.unit == stats.unit

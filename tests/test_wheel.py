@@ -92,6 +92,10 @@ def test_wheel_holds_the_package_and_the_engine_not_its_sources(built):
     modules = {n for n in package if n.endswith(".py")}
     expected = {"/".join(("linewise",) + parts) for parts in _source_files(".py")}
     assert modules == expected
+    # The subpackages too (packages.find's "linewise.*").
+    for name in ("cli/__init__", "cli/common", "cli/run", "cli/view", "cli/merge",
+                 "cli/diff", "integrations/__init__", "reports/text"):
+        assert f"linewise/{name}.py" in modules, name
     assert package == modules | set(engines) | {"linewise/json-schema.json"} | TEMPLATES
 
 

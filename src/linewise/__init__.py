@@ -1,5 +1,5 @@
 """linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler."""
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401
 
 from .results import LineStats, ResultsError  # noqa: E402
 from .store import load_stats  # noqa: E402

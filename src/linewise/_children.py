@@ -6,31 +6,25 @@
   which unpickles it before importing the main module; `patch_multiprocessing` adds one
   key whose value, when unpickled, puts linewise's ``profile`` (a no-op marker there) in
   the child's builtins. No file on disk, no sitecustomize, nothing for other children.
-* Results files taken by an ancestor: explicit mode (``LINEWISE=1``) is inherited through
-  the environment. Each process that writes results names its file in
-  $LINEWISE_PARENT_OUTPUTS, and a descendant whose results would go to one of them does
-  not profile (``{pid}`` in LINEWISE_OUTPUT gives each process its own file).
+* Results files taken by an ancestor (explicit mode's LINEWISE=1 is inherited): see
+  linewise._lineage, a leaf module, as explicit mode uses them too and this module imports
+  explicit mode. Its names are also here, as they were.
 """
 from __future__ import annotations
 
-import os
 import sys
 
-TAKEN_ENV = "LINEWISE_PARENT_OUTPUTS"
-_KEY = "linewise_builtin_profile"
+from . import _lineage
+from ._lineage import TAKEN_ENV, claim_output, release_output, taken_outputs  # noqa: F401
 
-#: True in a spawn/forkserver child of `linewise run`: explicit mode stays off there
-#: (LINEWISE=1 inherited from the runner's environment would save to a file named after
-#: the child's command line, before multiprocessing has given it the program's).
-spawned_by_runner = False
+_KEY = "linewise_builtin_profile"
 
 
 def install_builtin_profile():
     """In a spawned child: ``profile`` in builtins (if the program has none there)."""
     import builtins
 
-    global spawned_by_runner
-    spawned_by_runner = True
+    _lineage.spawned_by_runner = True  # before importing explicit: see _lineage
     from .explicit import profile
 
     # Importing linewise (to get here) has just switched explicit mode on if LINEWISE=1
@@ -97,25 +91,3 @@ def patch_multiprocessing():
         _patch(spawn)
     elif not any(isinstance(f, _SpawnFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _SpawnFinder())
-
-
-def taken_outputs() -> list:
-    """The results files ancestors of this process will write."""
-    return [p for p in os.environ.get(TAKEN_ENV, "").split(os.pathsep) if p]
-
-
-def release_output(path) -> None:
-    taken = taken_outputs()
-    if path in taken:
-        taken.remove(path)
-        if taken:
-            os.environ[TAKEN_ENV] = os.pathsep.join(taken)
-        else:
-            del os.environ[TAKEN_ENV]
-
-
-def claim_output(path) -> None:
-    """Tells descendants that `path` is this process's results file."""
-    taken = taken_outputs()
-    if path not in taken:
-        os.environ[TAKEN_ENV] = os.pathsep.join([*taken, path])

@@ -118,7 +118,7 @@ class Profile:
         "-" for none). Under `linewise run` the runner's options apply instead."""
         if self._runner:
             return
-        from ._children import claim_output, taken_outputs
+        from ._lineage import claim_output, taken_outputs
 
         path = explicit_output_path(output)
         if path is not None and path in taken_outputs() and path not in self._claimed:
@@ -199,7 +199,7 @@ class Profile:
         self._release_claims()
 
     def _release_claims(self):
-        from ._children import release_output
+        from ._lineage import release_output
 
         for path in self._claimed:
             release_output(path)
@@ -210,7 +210,7 @@ class Profile:
         if self._profiler is None or self._runner:
             return
         from ._signals import signal_name
-        from .cli import shown_path
+        from .paths import shown_path
         from .store import dump_stats
 
         self._profiler.disable()
@@ -260,9 +260,11 @@ class Profile:
 
     # -- `linewise run` ----------------------------------------------------------------
 
-    def _attach_runner(self, profiler):
+    def attach_runner(self, profiler):
         """Makes this object collect into the runner's `profiler` (explicit mode, if it
-        was on, hands over what it has marked and stops)."""
+        was on, hands over what it has marked and stops). Called by `linewise run`
+        (linewise.cli.run), which then saves and reports; once attached, enable(),
+        disable() and the exit handler leave the results to the runner."""
         if self._guard is not None:  # the runner handles the signals
             self._guard._drop_handlers()
         self._release_claims()  # and says which file is taken
@@ -297,10 +299,10 @@ class Profile:
 profile = Profile()
 
 def _auto_enable():
-    from . import _children
+    from . import _lineage
 
     if (os.environ.get("LINEWISE", "").strip().lower() in _TRUE
-            and not _children.spawned_by_runner):
+            and not _lineage.spawned_by_runner):
         profile.enable()
 
 

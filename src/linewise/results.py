@@ -86,17 +86,6 @@ class LineStats:
             return self
         return self.__add__(other)
 
-    def dump(self, path) -> None:
-        from .store import dump_stats
-
-        dump_stats(self, path)
-
-    @classmethod
-    def load(cls, path) -> "LineStats":
-        from .store import load_stats
-
-        return load_stats(path)
-
     # line_profiler's LineStats is a namedtuple-like (timings, unit): keep unpacking working.
     def __iter__(self):
         return iter((self.timings, self.unit))

@@ -19,7 +19,7 @@ __all__ = ["default_meta", "dump_stats", "load_stats"]
 
 def default_meta() -> dict:
     """What a results file records about the run that made it."""
-    from . import __version__
+    from ._version import __version__
 
     return {
         "linewise": __version__,

@@ -15,8 +15,8 @@ source containing ``<script>`` or ``</td>`` is shown, never run or parsed as mar
 control characters in it are shown as escapes (``\x1b``), as in the text report.
 Source is syntax-highlighted when Pygments is installed (CSS classes, no inline styles).
 
-(One concern, the page's markup, for a report and for a diff, which share its helpers:
-hence a little over 500 lines. The markup's frame, CSS and script are templates/.)
+Over 500 lines: one concern, the page's markup, for a report and for a diff, which share
+its helpers (the markup's frame, CSS and script are templates/).
 
 A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
 the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
@@ -29,7 +29,7 @@ import os
 import re
 from importlib import resources
 
-from ..source import shown_lines, table_lines, visible, visible_source
+from ..source import shown_lines, table_lines, visible
 from ..units import format_seconds
 from .color import diff_tokens, source_tokens
 
@@ -77,7 +77,7 @@ def fill(template: str, values: dict) -> str:
 
 
 def _generator() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return f"linewise {__version__}"
 

@@ -139,18 +139,13 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
 
 
 def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
-                 top=None, color=False, from_disk=None) -> None:
+                 top=None, painter=None, from_disk=None) -> None:
     """Prints the line-by-line report of `stats` (a LineStats) to `stream`: the `top`
     functions with the most time (all if None), shortest first with sort; skip_zero
     leaves out the functions never run. unit: seconds per unit of the Time columns
-    (default: the results'). color: with ANSI colours (see linewise.reports.color);
-    from_disk: read the sources the results lack from their files (default: unless the
+    (default: the results'). painter: decorates the text (a Painter; for colours
+    linewise.reports.color.TerminalPainter; None: plain); from_disk: read the sources the results lack from their files (default: unless the
     results were loaded from a file)."""
-    painter = None
-    if color:
-        from .color import TerminalPainter
-
-        painter = TerminalPainter()
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
     functions = stats.select(top=top, sort="shortest" if sort else False)

@@ -127,8 +127,10 @@ def run2():
 
 def main():
     sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "src"))
-    run1().dump(os.path.join(HERE, "run1.lw"))
-    run2().dump(os.path.join(HERE, "run2.lw"))
+    from linewise.store import dump_stats
+
+    dump_stats(run1(), os.path.join(HERE, "run1.lw"))
+    dump_stats(run2(), os.path.join(HERE, "run2.lw"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,43 @@
+"""`linewise merge`: sums saved results into one file."""
+from __future__ import annotations
+
+import os
+import sys
+
+from .common import (PROG, Command, UsageError, add_common, check_writable, load_results,
+                     save_results)
+
+
+class Merge(Command):
+    name = "merge"
+    summary = "sum saved results into one file"
+    synopsis = f"{PROG} merge [-f] OUT FILE [FILE...]"
+
+    def add_parser(self, subparsers):
+        parser = subparsers.add_parser(
+            self.name, prog=f"{PROG} merge", allow_abbrev=False,
+            description="Sums saved results line by line into OUT. OUT holds the sources "
+                        "the FILEs hold; none is read from disk.",
+            epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a usage "
+                   "error.")
+        parser.add_argument("output", metavar="OUT", help="the results file to write")
+        parser.add_argument("files", nargs="+", metavar="FILE", help="results files to sum")
+        parser.add_argument("-f", "--force", action="store_true",
+                            help="overwrite OUT even if it exists and is not one of the FILEs")
+        parser.add_argument("-q", "--quiet", action="store_true", help="no message when done")
+        add_common(parser, config=False)
+        return parser
+
+    def run(self, opts, invocation) -> int:
+        out = opts.output
+        same = [f for f in opts.files if os.path.exists(f) and os.path.exists(out)
+                and os.path.samefile(f, out)]
+        if os.path.exists(out) and not same and not opts.force:
+            raise UsageError(f"{out} exists and is not among the files merged; use -f to "
+                             "overwrite it, or list it among the FILEs to add to it")
+        check_writable(out)
+        stats = load_results(opts.files)
+        save_results(stats, out)
+        if not opts.quiet:
+            print(f"{PROG}: merged {len(opts.files)} files into {out}", file=sys.stderr)
+        return 0

@@ -1,0 +1,444 @@
+"""`linewise run`: runs a program under the profiler, then saves and reports.
+
+The steps, each its own piece: the settings (flags over config, checked: `_Plan`), the
+program (linewise.program.describe: an immutable Program), the profiler and what it
+profiles (-p targets, --prof-imports: linewise.autoprofile), running it
+(linewise.program.execute, inside the signal guard of linewise._signals), then saving and
+reporting (`_finish`).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shlex
+import sys
+
+from ..reports.text import print_report
+from .common import (PROG, Command, CommandError, Settings, UsageError, add_common,
+                     add_report_options, check_writable, flush, load_config,
+                     save_results, silence_stdout, takes_value)
+
+DESCRIPTION = """\
+Runs a Python program under the line profiler, as `python` would run it (as __main__, with
+its own sys.argv, sys.path[0] and __file__), then saves the results (-o) and, with -v,
+prints the report. Functions to profile are chosen with @profile in the program (put in
+builtins, kernprof's convention; `from linewise import profile` works too) or with -p."""
+
+EPILOG = """\
+Options after the program name belong to the program. Settings can also come from
+[tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup; flags win.
+
+Exit status: the program's (1 for an uncaught exception, 130 after Ctrl-C); 2 for a usage
+error; 1 for a syntax error in the program or results that could not be written. On a
+fatal signal (SIGTERM, SIGHUP, ...) the results are saved first, then the process dies by
+the same signal (128+N in a shell)."""
+
+SYNOPSIS = f"{PROG} run [options] (script.py | -m module | -c code | -) [args...]"
+
+
+class Run(Command):
+    name = "run"
+    summary = "run a program under the profiler; save, and optionally show, the results"
+    synopsis = SYNOPSIS
+
+    def add_parser(self, subparsers):
+        parser = subparsers.add_parser(
+            self.name, prog=f"{PROG} run", allow_abbrev=False, description=DESCRIPTION,
+            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+            usage=SYNOPSIS)
+        add_options(parser)
+        self.takes_value = takes_value(parser)
+        return parser
+
+    def split(self, tokens):
+        return split_run_argv(tokens, self.takes_value)
+
+    def run(self, opts, invocation) -> int:
+        if opts.program is None:
+            raise UsageError("no program to run: give a script, -m module, -c code or - "
+                             f"(stdin) (see '{PROG} run --help')")
+        config = load_config(opts)
+        settings = Settings(opts, config)
+        if settings.flag("traceback"):
+            invocation.traceback = True
+        if not settings.flag("quiet"):
+            for warning in config.warnings:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
+
+
+def add_options(parser):
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="where to save the results (default: <script name>.lw in the "
+                             "current directory, like prog.py.lw; '-' to not save them)")
+    parser.add_argument("-v", "--view", action=argparse.BooleanOptionalAction,
+                        help="print the report when the program ends")
+    parser.add_argument("-q", "--quiet", action=argparse.BooleanOptionalAction,
+                        help="no messages from linewise except warnings and errors")
+    add_report_options(parser)
+    parser.add_argument("-p", "--prof-mod", metavar="TARGET", action="append",
+                        help="profile every function in TARGET, without editing it: a file, "
+                             "a directory, a module, a package, module.function or "
+                             "module.Class (repeatable)")
+    parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
+                        help="also profile the modules the program imports directly "
+                             "(except the standard library's)")
+    parser.add_argument("-s", "--setup", metavar="CODE",
+                        help="Python code (or a .py file) to run first, not profiled")
+    add_common(parser)
+    # kernprof's flags, accepted so old command lines keep working: -l (line by line) is
+    # what linewise always does, -b (profile in builtins) too.
+    parser.add_argument("-l", "--line-by-line", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
+
+
+def split_run_argv(tokens, takes_value):
+    """Splits `linewise run`'s arguments into linewise's options and the program:
+    returns (options, (kind, target, args)) with kind "script", "module", "code" or
+    "stdin", or (options, None) if no program is named. As with `python`, -m and -c end
+    linewise's options; so does the script name, "-" and "--". takes_value: the options
+    that take a value (common.takes_value of the parser)."""
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            if i + 1 >= len(tokens):
+                return tokens[:i], None
+            return tokens[:i], _program_token(tokens[i + 1], tokens[i + 2:])
+        if token == "-" or not token.startswith("-"):
+            return tokens[:i], _program_token(token, tokens[i + 1:])
+        if token.startswith("--"):
+            i += 2 if token in takes_value else 1
+            continue
+        # A cluster of short options, like -vz or -ofile or -vm module.
+        for j in range(1, len(token)):
+            option = "-" + token[j]
+            if option in ("-m", "-c"):
+                kind = "module" if option == "-m" else "code"
+                before = tokens[:i] + ([token[:j]] if j > 1 else [])
+                if j + 1 < len(token):
+                    return before, (kind, token[j + 1:], tokens[i + 1:])
+                if i + 1 >= len(tokens):
+                    what = "a module name" if kind == "module" else "code to run"
+                    raise UsageError(f"{option} needs {what}")
+                return before, (kind, tokens[i + 1], tokens[i + 2:])
+            if option in takes_value:
+                i += 1 if j + 1 < len(token) else 2
+                break
+        else:
+            i += 1
+    return tokens, None
+
+
+def _program_token(token, args):
+    return ("stdin", None, args) if token == "-" else ("script", token, args)
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The run's settings, resolved and checked before the program is touched.
+    output: the results path as given (None: not saved); output_path: it, absolute."""
+
+    settings: Settings
+    command: list
+    unit: float | None
+    top: int | None
+    output: str | None
+    output_path: str | None
+    setup: object  # a code object, or None
+
+
+def _plan(part, settings, command) -> _Plan:
+    kind, target, _ = part
+    unit, top = settings.unit(), settings.top()
+    output = settings.path("output")
+    if output is None:
+        if kind == "script":
+            output = os.path.basename(os.path.normpath(target)) + ".lw"
+        elif kind == "module":
+            output = target + ".lw"
+        else:
+            output = "command.lw" if kind == "code" else "stdin.lw"
+    output = None if output == "-" else output
+    output_path = None
+    if output is not None:
+        check_writable(output)
+        output_path = os.path.abspath(output)
+    return _Plan(settings, command, unit, top, output, output_path, _setup_code(settings))
+
+
+def _setup_code(settings):
+    from ..program import syntax_message
+
+    setup = settings.get("setup")
+    if setup is None:
+        return None
+    path = settings.path("setup")
+    if path.endswith((".py", ".pyw")) or os.path.isfile(path):
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+        except OSError as exc:
+            raise UsageError(f"--setup: cannot read {path}: {exc.strerror}") from None
+        filename = os.path.abspath(path)
+    else:
+        source, filename, path = setup, "<setup>", None
+    try:
+        return compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        raise UsageError(f"--setup: {syntax_message(exc, filename, path)}") from None
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def run_program(part, settings, command) -> int:
+    """Runs the program part (kind, target, args) of the command line as `python` would,
+    under a LineProfiler; then saves and reports. Returns the exit status."""
+    from .. import program as programs
+
+    plan = _plan(part, settings, command)
+    program = programs.describe(*part)
+    if (plan.output_path and program.file and os.path.isfile(program.file)
+            and os.path.exists(plan.output_path)
+            and os.path.samefile(plan.output_path, program.file)):
+        raise UsageError(f"-o {plan.output}: that is the program itself; results would "
+                         "overwrite it")
+    # From here on the process is the program's.
+    programs.enter(program)
+    profiler, auto = _profiler_for(settings)
+    if program.kind == "module":
+        program = programs.locate_module(program, want_source=settings.flag("prof-imports"))
+        sys.argv[0] = program.argv0
+    if settings.flag("prof-imports"):
+        _add_imports(auto, program)
+    if auto:
+        auto.install()  # again: targets added, modules imported while locating -m
+        auto.register_main(program.code, program.module_name, program.file)
+
+    module = programs.main_module(program)
+    sys.modules["__main__"] = module
+    streams = _Streams()
+    import builtins
+
+    from ..explicit import profile
+
+    profile.attach_runner(profiler)
+    builtins.profile = profile
+
+    if plan.setup is not None:
+        status = programs.run_setup(plan.setup, module.__dict__)
+        if status is not None:
+            return status
+    from .._children import patch_multiprocessing
+    from .._lineage import claim_output
+    from .._signals import Guard
+
+    if plan.output_path is not None:
+        claim_output(plan.output_path)  # LINEWISE=1 children must not write there
+    patch_multiprocessing()  # spawn children see the builtin profile
+
+    def on_signal(signum):
+        profiler.disable_by_count()
+        _finish(plan, program, profiler, auto, streams, 0, False, signum=signum)
+
+    guard = Guard(on_signal)
+    guard.install()
+    status, interrupted = programs.execute(program, module.__dict__, profiler)
+    if not guard.owner:  # a forked child returning: the results are the parent's
+        return status
+    with guard.finishing():
+        return _finish(plan, program, profiler, auto, streams, status, interrupted)
+
+
+def _profiler_for(settings):
+    """The LineProfiler and its AutoProfile with the -p targets (installed if any)."""
+    from ..autoprofile import AutoProfile, TargetError, resolve_target
+    from ..profiler import LineProfiler
+
+    profiler = LineProfiler()
+    auto = AutoProfile(profiler)
+    base = settings.config.directory if settings.from_config("prof-mod") else None
+    for text in settings.get("prof-mod") or ():
+        try:
+            auto.add(resolve_target(text, base_dir=base))
+        except TargetError as exc:
+            raise UsageError(str(exc)) from None
+    if auto:
+        auto.install()
+    return profiler, auto
+
+
+def _add_imports(auto, program):
+    """--prof-imports: the modules the program's source imports, but the standard
+    library's (and ones that cannot be found: they may be optional)."""
+    import ast
+
+    from ..autoprofile import TargetError, imported_modules, resolve_target
+
+    if program.source is None:
+        return
+    try:
+        tree = ast.parse(program.source)
+    except (SyntaxError, ValueError):
+        return
+    package = program.spec.parent if program.kind == "module" and program.spec else None
+    for name in imported_modules(tree, package):
+        top = name.partition(".")[0]
+        if top in sys.stdlib_module_names or top in ("linewise", "__future__"):
+            continue
+        try:
+            target = resolve_target(name, whole_package=False)
+        except TargetError:
+            continue
+        if target.kind == "module":
+            auto.add(target)
+
+
+# -- after: save and report --------------------------------------------------------------
+
+
+class _Streams:
+    """Our own copy of stdout and stderr, kept before the program runs: it may close them
+    (json.tool closes sys.stdout) and the report and messages must still get out."""
+
+    def __init__(self):
+        self.fds = {}
+        for name in ("stdout", "stderr"):
+            try:
+                self.fds[name] = os.dup(getattr(sys, name).fileno())
+            except (AttributeError, OSError, ValueError):
+                pass
+
+    def get(self, name):
+        """sys.stdout or sys.stderr, or our copy of it if the program closed it."""
+        stream = getattr(sys, name)
+        if stream is not None and not getattr(stream, "closed", False):
+            return stream
+        fd = self.fds.get(name)
+        if fd is None:
+            return open(os.devnull, "w")
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        return open(fd, "w", closefd=False, encoding=encoding, errors="backslashreplace")
+
+
+def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=None) -> int:
+    """Saves and reports; signum: the signal ending the process (see _signals)."""
+    from ..paths import shown_path
+
+    settings = plan.settings
+    quiet = settings.flag("quiet")
+    flush()
+    stats = profiler.get_stats()
+    stats.meta["command"] = shlex.join(plan.command)
+    if program.kind in ("code", "stdin"):
+        _add_sources(stats, profiler, program.code)
+    messages = []
+    if not stats.timings:
+        messages.append(_nothing_profiled(auto, program))
+    else:
+        if plan.output is not None:
+            try:
+                # Absolute: the program may have changed the current directory.
+                _without_sigint(save_results, stats, plan.output_path)
+            except CommandError as exc:
+                messages.append(f"{PROG} run: error: {exc}")
+                status = status or 1
+            else:
+                if not quiet:
+                    shown = shown_path(plan.output_path)
+                    messages.append(f"{PROG}: results saved to {shown} (view them "
+                                    f"with: {PROG} view {shlex.quote(shown)})")
+        elif not settings.flag("view") and not quiet:
+            messages.append(f"{PROG}: results neither saved (-o -) nor shown (-v)")
+        if settings.flag("view"):
+            try:
+                from ..reports.color import TerminalPainter, use_color
+
+                stdout = streams.get("stdout")
+                print_report(stats, stdout, unit=plan.unit,
+                             skip_zero=settings.flag("skip-zero"),
+                             summary=settings.flag("summary"),
+                             sort=settings.flag("sort"), top=plan.top,
+                             painter=TerminalPainter() if use_color(
+                                 stdout, settings.get("color")) else None)
+                stdout.flush()
+            except BrokenPipeError:
+                silence_stdout()
+            except KeyboardInterrupt:
+                interrupted = True
+                status = 130
+    if interrupted:
+        messages.append(f"{PROG}: interrupted, results are partial")
+    if signum is not None:
+        from .._signals import signal_name
+
+        messages.append(f"{PROG}: terminated by {signal_name(signum)}, results are "
+                        "partial")
+    flush()
+    stderr = streams.get("stderr")
+    for message in messages:
+        print(message, file=stderr)
+    stderr.flush()
+    return status
+
+
+def _nothing_profiled(auto, program):
+    if auto.targets:
+        names = ", ".join(t.text for t in auto.targets)
+        return (f"{PROG}: no function was profiled: nothing the program ran came from "
+                f"the -p targets ({names}), and no function was marked with @profile")
+    example = {"script": program.target, "module": program.target}.get(program.kind,
+                                                                        "mymodule")
+    return (f"{PROG}: no function was profiled: mark functions with @profile in the "
+            f"program, or name what to profile with -p (for example: {PROG} run -p "
+            f"{shlex.quote(str(example))} ...)")
+
+
+def _add_sources(stats, profiler, program_code):
+    """Gives the functions of -c or stdin code their source: there is no file to read it
+    from when the report is printed (or viewed later). Only code compiled as part of the
+    program's code object gets it: a function the program made with exec() shares its
+    filename (``<string>``) but not its source."""
+    import inspect
+    import linecache
+
+    own = set()
+    todo = [program_code]
+    while todo:
+        code = todo.pop()
+        own.add(id(code))
+        todo.extend(c for c in code.co_consts if isinstance(c, type(program_code)))
+    filename = program_code.co_filename
+    lines = linecache.getlines(filename)
+    for code in profiler.code_map:
+        key = profiler.key_for(code)
+        if key not in stats.timings or key in stats.sources:
+            continue
+        if id(code) in own and 0 < key[1] <= len(lines):
+            try:
+                stats.sources[key] = inspect.getblock(lines[key[1] - 1:])
+            except Exception:  # a tokenizer error: the tail of the file will do
+                stats.sources[key] = lines[key[1] - 1:]
+    # From here on the report reads only what was given: the program's lines in
+    # linecache would be shown for exec'd code that has the same filename.
+    linecache.cache.pop(filename, None)
+
+
+def _without_sigint(func, *args):
+    """Calls func with Ctrl-C held off (saving results must not be cut half-way)."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        return func(*args)
+    try:
+        return func(*args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
