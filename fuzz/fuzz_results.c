@@ -6,7 +6,7 @@
  *   1. as it is, which exercises the header checks (magic, version, length, CRC);
  *   2. with a valid header written over its first 24 bytes (magic, version 1, the true body
  *      length and CRC-32), so that mutations reach the body parser instead of dying at the
- *      checksum. tests/test_fuzz_regressions.py applies the same fix-up.
+ *      checksum. tests/engine/test_fuzz_regressions.py applies the same fix-up.
  *
  * Beyond the sanitizers, the harness aborts when the reader breaks its contract:
  *   - NULL without an exception, or a result with an exception still set;

@@ -5,7 +5,7 @@ counts, non-ASCII text, a real profile).
     .venvs/3.13/bin/python fuzz/make_seeds.py            # rewrites fuzz/seeds/
 
 The files are written by linewise's own C writer, so they are valid by construction; the
-test suite (tests/test_fuzz_regressions.py) checks that each one still reads back.
+test suite (tests/engine/test_fuzz_regressions.py) checks that each one still reads back.
 """
 import os
 import sys
@@ -65,7 +65,7 @@ SEEDS = {
     "real-profile": real_profile(),
 }
 
-# Hostile files (see tests/test_hostile.py, which runs `linewise view/merge/diff` on every
+# Hostile files (see tests/reports/test_hostile.py, which runs `linewise view/merge/diff` on every
 # seed): valid by the format, made to hurt whoever views them. Each is named hostile-*.
 TWO63 = 2**63 - 1
 HOSTILE = {

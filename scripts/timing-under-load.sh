@@ -12,8 +12,8 @@ py=${1:?usage: scripts/timing-under-load.sh PYTHON [pytest args...]}
 shift
 [ -x "$py" ] || { echo "timing-under-load: $py is not an executable Python" >&2; exit 2; }
 runs=${RUNS:-20}
-tests=(tests/test_timing.py
-       "tests/test_coexist.py::test_a_slow_tracer_behind_linewise_is_not_charged_to_lines")
+tests=(tests/engine/test_timing.py
+       "tests/engine/test_coexist.py::test_a_slow_tracer_behind_linewise_is_not_charged_to_lines")
 
 hogs=()
 log=$(mktemp)

@@ -1,5 +1,5 @@
 """Programs that misbehave: exceptions, interrupts, exits, abandoned generators, runaway
-recursion, threads, fork. Used by tests/test_faults.py; lines marked # L:name."""
+recursion, threads, fork. Used by tests/engine/test_faults.py; lines marked # L:name."""
 import os
 import signal
 import sys

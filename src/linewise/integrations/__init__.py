@@ -5,7 +5,7 @@ The rule: an integration uses linewise's public API only, as any other program w
 ``import linewise``, the names in ``linewise.__all__``, and the public names (no leading
 underscore) of the modules listed in PUBLIC_MODULES. Nothing private, nothing from the
 command line's internals (linewise.cli) or the engine. If an integration needs more, the
-public API grows first (documented), then the integration uses it. tests/test_layout.py
+public API grows first (documented), then the integration uses it. tests/cli/test_layout.py
 checks every module here against this rule.
 
 Not here: linewise._children, the glue that lets spawn children of `linewise run` see

@@ -1,7 +1,7 @@
 """The fixed results files of the report tests (run1.lw, run2.lw) and their golden outputs.
 
     python tests/data/reports/make_data.py          # rewrites the .lw files
-    LINEWISE_UPDATE_GOLDEN=1 pytest tests/test_reports_golden.py   # rewrites the goldens
+    LINEWISE_UPDATE_GOLDEN=1 pytest tests/reports/test_reports_golden.py   # rewrites the goldens
 
 The results are synthetic, with their source stored in them and file names that exist
 nowhere, so the outputs depend on nothing but these files. run2 is run1 after an edit:

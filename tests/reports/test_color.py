@@ -15,7 +15,7 @@ from linewise.reports import color
 from linewise.reports.color import strip_ansi, use_color
 from linewise.reports.text import show_text
 
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "reports"
 ESC = "\x1b["
 
 

@@ -27,7 +27,7 @@ from linewise import _engine, load_stats
 
 resource = pytest.importorskip("resource")
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEEDS = sorted(glob.glob(str(ROOT / "fuzz" / "seeds" / "*.lw")))
 MEMORY = 1 << 30  # address space per command
 OUTPUT = 64 << 20  # largest file a command may write (stdout goes to a file too)

@@ -14,7 +14,7 @@ from conftest import backend
 
 pytestmark = pytest.mark.skipif(backend() != "legacy", reason="the legacy backend's hook")
 
-HERE = Path(__file__).parent / "programs" / "hook_races"
+HERE = Path(__file__).parents[1] / "programs" / "hook_races"
 
 CASES = [
     ("gc_frees_tracer_in_disable.py", [], "ok"),

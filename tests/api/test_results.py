@@ -159,7 +159,7 @@ def test_writer_matches_documented_bytes(tmp_path):
 
 def test_documented_example(tmp_path):
     """The annotated hex dump in docs/results-format.md is what the writer produces."""
-    doc = pathlib.Path(__file__).resolve().parents[1] / "docs" / "results-format.md"
+    doc = pathlib.Path(__file__).resolve().parents[2] / "docs" / "results-format.md"
     if not doc.exists():
         pytest.skip("no docs/results-format.md")
     dump = doc.read_text(encoding="utf-8").split("(109 bytes):\n\n```\n")[1].split("```")[0]

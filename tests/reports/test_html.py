@@ -22,7 +22,7 @@ from linewise.reports.diff import diff_stats
 from linewise.reports.html import SCRIPT, format_seconds, render_diff, render_report, write_diff, \
     write_report
 
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "reports"
 
 
 # --- parsing -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "reports"
 ESC = "\x1b["
 
 

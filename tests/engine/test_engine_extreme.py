@@ -9,7 +9,7 @@ import pytest
 
 from conftest import backend as _backend
 
-HERE = Path(__file__).parent / "programs" / "engine_extreme"
+HERE = Path(__file__).parents[1] / "programs" / "engine_extreme"
 
 
 def run(script, *args, timeout=120):

@@ -13,7 +13,7 @@ import pytest
 from linewise import LineProfiler, LineStats, load_stats
 from linewise.reports.json import FORMAT, VERSION, dumps, to_dict, write_json
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "json-schema.json").read_text(encoding="utf-8"))
 DATA = ROOT / "tests" / "data" / "reports"
 

@@ -10,7 +10,7 @@ from linewise.reports.diff_text import write_text
 from linewise.reports.json import dumps
 from linewise.reports.text import show_text
 
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "reports"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "reports"
 UPDATE = os.environ.get("LINEWISE_UPDATE_GOLDEN") == "1"
 
 

@@ -14,7 +14,7 @@ from linewise.results import FunctionStats
 from linewise.source import function_source, table_lines, visible
 from linewise.units import SCALES, format_seconds, parse_unit, pick_unit, unit_name
 
-SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "linewise"
+SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "linewise"
 
 A = ("a.py", 1, "a")
 B = ("b.py", 10, "B.b")

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA = os.path.join(ROOT, "src", "linewise", "json-schema.json")
 ENGINE_SOURCES = sorted(n for n in os.listdir(os.path.join(ROOT, "src", "linewise", "_engine"))
                         if n.endswith((".c", ".h")))

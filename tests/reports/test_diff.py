@@ -282,6 +282,6 @@ def test_color_only_when_asked(story):
 
 def test_diff_of_the_walkthrough_example_is_importable():
     # examples/diff_walkthrough.py needs scikit-learn; here only that it compiles.
-    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "diff_walkthrough.py"
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "diff_walkthrough.py"
     compile(path.read_text(), str(path), "exec")
     assert "numpy.linalg.lstsq" in textwrap.dedent(path.read_text())

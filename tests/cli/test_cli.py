@@ -1,6 +1,6 @@
 """End-to-end tests of the `linewise` command (run, view, merge), explicit mode and config.
 
-Every test runs linewise in a subprocess, in a copy of tests/cli_programs/ under tmp_path,
+Every test runs linewise in a subprocess, in a copy of tests/programs/cli/ under tmp_path,
 and checks what a user sees: exit status, stdout/stderr, the results files (read back with
 linewise.load_stats).
 """
@@ -17,7 +17,8 @@ import pytest
 
 from linewise import load_stats
 
-PROGRAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cli_programs")
+PROGRAMS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "programs",
+                        "cli")
 
 
 @pytest.fixture
