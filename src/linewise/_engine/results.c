@@ -1013,11 +1013,13 @@ pick_fields(PyObject *d, const char *what, const char *const *names, int n_names
 }
 
 /* Appends a table of str to str (meta, or a run's fields), called `what` in messages
- * ("meta", "runs[2]"). Returns 0, or -1 with TypeError/ValueError naming the entry. */
+ * ("meta", "runs[2]") and its entries list[i] ("meta[0]", "runs[2].fields[0]"). Returns
+ * 0, or -1 with TypeError/ValueError naming the entry. */
 static int
-put_table(Buf *b, PyObject *table, const char *what)
+put_table(Buf *b, PyObject *table, const char *list, const char *what)
 {
-    Where w = {-1, what, -1};
+    Where whole = {-1, what, -1};
+    Where w = {-1, list, 0};
     Py_ssize_t pos = 0;
     PyObject *key, *value;  /* borrowed */
     if (!PyDict_Check(table)) {
@@ -1025,7 +1027,7 @@ put_table(Buf *b, PyObject *table, const char *what)
                      Py_TYPE(table)->tp_name);
         return -1;
     }
-    if (put_count(b, PyDict_GET_SIZE(table), &w, NULL) < 0) {
+    if (put_count(b, PyDict_GET_SIZE(table), &whole, NULL) < 0) {
         return -1;
     }
     while (PyDict_Next(table, &pos, &key, &value)) {
@@ -1042,6 +1044,7 @@ put_table(Buf *b, PyObject *table, const char *what)
         if (put_str(b, key, &w, "key") < 0 || put_str(b, value, &w, "value") < 0) {
             return -1;
         }
+        w.item++;
     }
     return 0;
 }
@@ -1060,9 +1063,10 @@ put_runs(Buf *b, PyObject *runs)
         return -1;
     }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(runs); i++) {
-        char what[32];
+        char what[32], list[48];
         (void)snprintf(what, sizeof what, "runs[%zd]", i);
-        if (put_table(b, PySequence_Fast_GET_ITEM(runs, i), what) < 0) {
+        (void)snprintf(list, sizeof list, "%s.fields", what);
+        if (put_table(b, PySequence_Fast_GET_ITEM(runs, i), list, what) < 0) {
             return -1;
         }
     }
@@ -1362,7 +1366,7 @@ put_body(Buf *b, PyObject *payload)
         return -1;
     }
     memcpy(&bits, &unit, sizeof bits);
-    if (put_u64(b, bits) < 0 || put_table(b, fields[META], "meta") < 0 ||
+    if (put_u64(b, bits) < 0 || put_table(b, fields[META], "meta", "meta") < 0 ||
         put_runs(b, fields[RUNS]) < 0 || put_columns(b, fields[COLUMNS], &layout) < 0 ||
         check_list(fields[FUNCTIONS], &w, "functions") < 0 ||
         put_count(b, PySequence_Fast_GET_SIZE(fields[FUNCTIONS]), &w, "functions") < 0) {
