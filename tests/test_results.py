@@ -192,7 +192,7 @@ def test_documented_example(tmp_path):
     doc = pathlib.Path(__file__).resolve().parents[1] / "docs" / "results-format.md"
     if not doc.exists():
         pytest.skip("no docs/results-format.md")
-    dump = doc.read_text(encoding="utf-8").split("(109 bytes):\n\n```\n")[1].split("```")[0]
+    dump = doc.read_text(encoding="utf-8").split("(149 bytes):\n\n```\n")[1].split("```")[0]
     documented = bytes.fromhex("".join(row[6:] for row in dump.strip().splitlines()))
     path = tmp_path / "example.lw"
     _engine.write_results(path, payload(func("a.py", 1, "f", [(2, 3, -4)], ["def f():\n"]),
@@ -766,3 +766,200 @@ def test_random_mutations_with_valid_checksum(tmp_path):
         _engine.write_results(tmp_path / "again.lw", got)
         assert _engine.read_results(tmp_path / "again.lw") == got
     assert loaded > 0
+
+
+# --- version 2: declared columns and runs ------------------------------------------------------
+
+MEMORY = FIXED + [("alloc", "u64", "sum"), ("net", "i64", "sum"), ("peak", "u64", "max")]
+RUN = {"pid": "7", "host": "h\u00f6st", "python": "3.13.0", "implementation": "cpython",
+       "command": "linewise run x.py", "started": "2026-01-01T00:00:00+0000", "linewise": "0.2"}
+DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
+
+
+def test_extra_columns_and_runs_round_trip_exactly(tmp_path):
+    p = payload(func(lines=[(10, 1, 100, 4096, -8, 2**63 - 1), (11, 0, 0, 0, 0, 0)]),
+                func("b.py", 1, "g", []), runs=[RUN, {}, {"pid": "8"}], columns=MEMORY)
+    path = tmp_path / "mem.lw"
+    _engine.write_results(path, p)
+    assert path.read_bytes() == encode(p)
+    assert _engine.read_results(path) == p
+
+
+def test_every_column_type_round_trips(tmp_path):
+    columns = FIXED + [("a", "u32", "sum"), ("b", "i32", "max"), ("c", "u64", "max"),
+                       ("d", "i64", "sum")]
+    extremes = [(1, 0, 0, 2**32 - 1, -2**31, 2**63 - 1, -2**63), (2, 0, 0, 0, 2**31 - 1, 0, 2**63 - 1)]
+    p = payload(func(lines=extremes), columns=columns)
+    _engine.write_results(tmp_path / "t.lw", p)
+    assert (tmp_path / "t.lw").read_bytes() == encode(p)
+    assert _engine.read_results(tmp_path / "t.lw") == p
+
+
+def test_64_columns_is_the_limit(tmp_path):
+    columns = FIXED + [("c%d" % i, "u32", "sum") for i in range(61)]
+    p = payload(func(lines=[(1, 1, 1) + tuple(range(61))]), columns=columns)
+    _engine.write_results(tmp_path / "w.lw", p)
+    assert _engine.read_results(tmp_path / "w.lw") == p
+
+
+def test_runs_and_columns_may_be_left_out_of_the_payload(tmp_path):
+    p = payload(func())
+    del p["runs"], p["columns"]
+    _engine.write_results(tmp_path / "a.lw", p)
+    assert _engine.read_results(tmp_path / "a.lw") == payload(func())
+
+
+def test_linestats_columns_and_runs_round_trip(tmp_path):
+    key = ("m.py", 1, "f")
+    stats = LineStats({key: [(2, 3, 40), (3, 1, 5)]}, meta={"k": "v"},
+                      sources={key: ["def f():\n"]}, runs=[RUN],
+                      columns={"alloc": {key: {2: 4096, 3: 1}}, "peak": {key: {2: 10}}},
+                      column_types={"alloc": ("u64", "sum"), "peak": ("u64", "max")})
+    path = tmp_path / "s.lw"
+    dump_stats(stats, path)
+    back = load_stats(path)
+    assert back.timings == stats.timings and back.runs == [RUN] and back.meta == {"k": "v"}
+    assert back.column_types == stats.column_types
+    # A line with no value in a column is written (and read back) as 0.
+    assert back.columns == {"alloc": {key: {2: 4096, 3: 1}}, "peak": {key: {2: 10, 3: 0}}}
+    assert _engine.read_results(path)["columns"] == FIXED + [("alloc", "u64", "sum"),
+                                                             ("peak", "u64", "max")]
+
+
+def test_unknown_columns_are_kept_and_written_back_byte_for_byte(tmp_path):
+    """A file from a later linewise, with columns this one has never heard of: they load
+    into stats.columns by their declaration, and dump writes the same file again."""
+    p = payload(func(lines=[(10, 1, 100, -3, 7)], source=["x\n"]), runs=[RUN],
+                columns=FIXED + [("gpu_ns", "i64", "sum"), ("threads", "u32", "max")])
+    original = write_bytes(tmp_path, encode(p), "future.lw")
+    stats = load_stats(original)
+    assert stats.column_types == {"gpu_ns": ("i64", "sum"), "threads": ("u32", "max")}
+    assert stats.columns["gpu_ns"] == {("mod.py", 10, "f"): {10: -3}}
+    dump_stats(stats, tmp_path / "again.lw")
+    assert (tmp_path / "again.lw").read_bytes() == original.read_bytes()
+
+
+def test_dump_refuses_column_values_it_would_lose(tmp_path):
+    key = ("m.py", 1, "f")
+    with pytest.raises(ValueError, match="has a value for line 9 of .* which has no timing"):
+        dump_stats(LineStats({key: [(2, 1, 1)]}, columns={"alloc": {key: {9: 1}}},
+                             column_types={"alloc": ("u64", "sum")}), tmp_path / "x.lw")
+    with pytest.raises(ValueError, match="column 'alloc' has values but no declaration"):
+        dump_stats(LineStats({key: [(2, 1, 1)]}, columns={"alloc": {key: {2: 1}}}),
+                   tmp_path / "x.lw")
+    assert os.listdir(tmp_path) == []
+
+
+def test_stats_without_runs_are_written_with_one_run_from_their_meta(tmp_path):
+    meta = store.default_meta()
+    assert set(meta) >= {"pid", "host", "python", "implementation", "created", "argv", "linewise"}
+    dump_stats(LineStats({}, meta=dict(meta, command="prog --x")), tmp_path / "a.lw")
+    (run,) = load_stats(tmp_path / "a.lw").runs
+    assert list(run) == list(store.RUN_FIELDS)
+    assert run["pid"] == str(os.getpid()) and run["command"] == "prog --x"
+    assert run["host"] == meta["host"] and run["python"] == meta["python"]
+    assert store.default_run()["started"] == run["started"]
+    # Nothing to say: no run.
+    dump_stats(LineStats({}), tmp_path / "b.lw")
+    assert load_stats(tmp_path / "b.lw").runs == []
+
+
+def test_add_concatenates_runs_and_merges_columns_by_declaration():
+    key, other_key = ("m.py", 1, "f"), ("n.py", 1, "g")
+    types = {"alloc": ("u64", "sum"), "peak": ("u64", "max")}
+    a = LineStats({key: [(2, 1, 10), (3, 1, 1)]}, runs=[{"pid": "1"}], column_types=types,
+                  columns={"alloc": {key: {2: 100, 3: 5}}, "peak": {key: {2: 50, 3: 7}}})
+    b = LineStats({key: [(2, 2, 20)], other_key: [(2, 1, 1)]}, runs=[{"pid": "2"}, {"pid": "3"}],
+                  column_types=types,
+                  columns={"alloc": {key: {2: 1}, other_key: {2: 9}}, "peak": {key: {2: 80}}})
+    c = a + b
+    assert c.timings[key] == [(2, 3, 30), (3, 1, 1)]
+    assert c.runs == [{"pid": "1"}, {"pid": "2"}, {"pid": "3"}]
+    assert c.column_types == types
+    assert c.columns["alloc"] == {key: {2: 101, 3: 5}, other_key: {2: 9}}
+    assert c.columns["peak"] == {key: {2: 80, 3: 7}}
+    assert (b + a).columns == c.columns and a.runs == [{"pid": "1"}]  # inputs untouched
+    assert sum([a, b]).runs == c.runs
+
+
+def test_add_takes_runs_from_meta_when_there_are_none():
+    a = LineStats({}, meta={"pid": "1", "python": "3.11.7"})  # e.g. from a version-1 file
+    b = LineStats({}, runs=[{"pid": "2"}])
+    assert (a + b).runs == [{"pid": "1", "python": "3.11.7"}, {"pid": "2"}]
+    assert (LineStats({}) + LineStats({})).runs == []
+
+
+def test_add_refuses_columns_declared_differently_and_overflow():
+    key = ("m.py", 1, "f")
+    a = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "sum")},
+                  columns={"x": {key: {2: 2**63 - 1}}})
+    b = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "max")},
+                  columns={"x": {key: {2: 1}}})
+    with pytest.raises(ResultsError, match="column 'x' is .*'sum'.* in one and .*'max'"):
+        a + b
+    with pytest.raises(ResultsError, match="cannot sum the results: the x of f .*line 2"):
+        a + a
+    m = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "max")},
+                  columns={"x": {key: {2: 2**63 - 1}}})
+    assert (m + m).columns["x"] == {key: {2: 2**63 - 1}}  # max cannot overflow
+
+
+def test_merged_columns_are_written_and_read_back(tmp_path):
+    key = ("m.py", 1, "f")
+    types = {"alloc": ("u64", "sum"), "peak": ("u64", "max")}
+    a = LineStats({key: [(2, 1, 1)]}, runs=[RUN], column_types=types,
+                  columns={"alloc": {key: {2: 3}}, "peak": {key: {2: 4}}})
+    dump_stats(a + a, tmp_path / "m.lw")
+    back = load_stats(tmp_path / "m.lw")
+    assert back.runs == [RUN, RUN]
+    assert back.columns == {"alloc": {key: {2: 6}}, "peak": {key: {2: 4}}}
+
+
+# --- version 1 files ---------------------------------------------------------------------------
+
+def test_version_1_files_load(tmp_path):
+    stats = load_stats(DATA_DIR / "v1-one-function.lw")
+    assert stats.timings == {("a.py", 1, "f"): [(2, 3, -4)]}
+    assert stats.meta == {"k": "v"} and stats.sources == {("a.py", 1, "f"): ["def f():\n"]}
+    assert stats.runs == [] and stats.columns == {} and stats.column_types == {}
+    real = load_stats(DATA_DIR / "v1-real-profile.lw")
+    assert real.meta == {"python": "3.x", "argv": "seed"} and len(real.timings) == 3
+    # Saved again, a version-1 file becomes version 2, with a run made from its meta.
+    dump_stats(real, tmp_path / "v2.lw")
+    assert (tmp_path / "v2.lw").read_bytes()[8:12] == b"\2\0\0\0"
+    again = load_stats(tmp_path / "v2.lw")
+    assert again.timings == real.timings and again.runs == [{"python": "3.x", "command": "seed"}]
+
+
+def test_version_1_bytes_as_documented(tmp_path):
+    """The Python v1 encoder (docs: Version 1) reads the same as the file in tests/data."""
+    p = payload(func("a.py", 1, "f", [(2, 3, -4)], ["def f():\n"]), meta={"k": "v"})
+    v1 = frame(enc_body_v1(p), version=1)
+    assert v1 == (DATA_DIR / "v1-one-function.lw").read_bytes()
+    assert _engine.read_results(write_bytes(tmp_path, v1)) == p
+
+
+V1_CRAFTED = {
+    "negative-hits": (struct.pack("<I", 2) + enc_line_v1(1, 1, 1) + enc_line_v1(2, -5, 1),
+                      "functions[0].lines[1].hits 18446744073709551611 is out of range"),
+    "repeated-line": (struct.pack("<I", 2) + enc_line_v1(1, 1, 1) + enc_line_v1(1, 5, 1),
+                      "functions[0].lines has line 1 twice"),
+    "absurd-line-count": (struct.pack("<I", 2), "absurd functions[0].line count 2: only 21 bytes"),
+}
+
+
+@pytest.mark.parametrize("name", list(V1_CRAFTED))
+def test_version_1_crafted_file(tmp_path, name):
+    lines, expected = V1_CRAFTED[name]
+    if name == "absurd-line-count":
+        lines += enc_line_v1(1, 1, 1)
+    body = struct.pack("<d", 1e-9) + b"\0\0\0\0" + one_function(lines=lines)
+    assert expected in bad_bytes_error(tmp_path, frame(body, version=1))
+
+
+def test_every_version_1_truncation(tmp_path):
+    body = enc_body_v1(RICH)
+    _engine.read_results(write_bytes(tmp_path, frame(body, version=1)))
+    for n in range(len(body)):
+        message = bad_bytes_error(tmp_path, frame(body[:n], version=1))
+        assert "truncated" in message or "absurd" in message, (n, message)
