@@ -4,16 +4,19 @@
  *
  * Each input is parsed twice:
  *   1. as it is, which exercises the header checks (magic, version, length, CRC);
- *   2. with a valid header written over its first 24 bytes (magic, version 1, the true body
- *      length and CRC-32), so that mutations reach the body parser instead of dying at the
- *      checksum. tests/engine/test_fuzz_regressions.py applies the same fix-up.
+ *   2. with a valid header written over its first 24 bytes (magic, the input's version if it
+ *      is 1 and else 2, the true body length and CRC-32), so that mutations reach the body
+ *      parsers of both versions instead of dying at the checksum.
+ *      tests/engine/test_fuzz_regressions.py applies the same fix-up.
  *
  * Beyond the sanitizers, the harness aborts when the reader breaks its contract:
  *   - NULL without an exception, or a result with an exception still set;
  *   - an exception other than ValueError or MemoryError;
  *   - a payload whose shape is not the documented one;
- *   - a payload that the writer does not turn back into exactly the bytes it came from
- *     (the format is canonical: every valid file is the writer's output for its payload);
+ *   - a version 2 payload that the writer does not turn back into exactly the bytes it came
+ *     from (the format is canonical: every valid file is the writer's output for its
+ *     payload); a version 1 payload that does not read back equal from the (version 2)
+ *     file the writer makes of it;
  *   - memory allocated during the parse and never freed (Python objects included: the
  *     interpreter allocates with malloc here, so LeakSanitizer sees leaked references).
  *
@@ -173,28 +176,56 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Aborts unless the dict d maps str to str. */
+static void
+check_str_table(PyObject *d, const char *what)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    if (d == NULL || !PyDict_CheckExact(d)) {
+        fail(what);
+    }
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k) || !PyUnicode_CheckExact(v)) {
+            fail(what);
+        }
+    }
+}
+
 /* Aborts unless payload has the documented shape. */
 static void
 check_shape(PyObject *payload)
 {
-    PyObject *unit, *meta, *functions;
-    if (!PyDict_CheckExact(payload) || PyDict_GET_SIZE(payload) != 3) {
-        fail("payload is not a dict of 3 items");
+    PyObject *unit, *meta, *runs, *columns, *functions;
+    if (!PyDict_CheckExact(payload) || PyDict_GET_SIZE(payload) != 5) {
+        fail("payload is not a dict of 5 items");
     }
     unit = PyDict_GetItemString(payload, "unit");
     meta = PyDict_GetItemString(payload, "meta");
+    runs = PyDict_GetItemString(payload, "runs");
+    columns = PyDict_GetItemString(payload, "columns");
     functions = PyDict_GetItemString(payload, "functions");
     if (unit == NULL || !PyFloat_CheckExact(unit) || !(PyFloat_AS_DOUBLE(unit) > 0)) {
         fail("bad unit");
     }
-    if (meta == NULL || !PyDict_CheckExact(meta)) {
-        fail("bad meta");
+    check_str_table(meta, "bad meta");
+    if (runs == NULL || !PyList_CheckExact(runs)) {
+        fail("bad runs");
     }
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
-    while (PyDict_Next(meta, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k) || !PyUnicode_CheckExact(v)) {
-            fail("meta item not str: str");
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(runs); i++) {
+        check_str_table(PyList_GET_ITEM(runs, i), "bad run");
+    }
+    if (columns == NULL || !PyList_CheckExact(columns) || PyList_GET_SIZE(columns) < 3 ||
+        PyList_GET_SIZE(columns) > 64) {
+        fail("bad columns");
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(columns); i++) {
+        PyObject *c = PyList_GET_ITEM(columns, i);
+        if (!PyTuple_CheckExact(c) || PyTuple_GET_SIZE(c) != 3 ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(c, 0)) ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(c, 1)) ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(c, 2))) {
+            fail("column is not a (str, str, str) tuple");
         }
     }
     if (functions == NULL || !PyList_CheckExact(functions)) {
@@ -215,8 +246,14 @@ check_shape(PyObject *payload)
         }
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(lines); j++) {
             PyObject *line = PyList_GET_ITEM(lines, j);
-            if (line == NULL || !PyTuple_CheckExact(line) || PyTuple_GET_SIZE(line) != 3) {
-                fail("line is not a 3-tuple");
+            if (line == NULL || !PyTuple_CheckExact(line) ||
+                PyTuple_GET_SIZE(line) != PyList_GET_SIZE(columns)) {
+                fail("line is not a tuple of one value per column");
+            }
+            for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(line); k++) {
+                if (!PyLong_CheckExact(PyTuple_GET_ITEM(line, k))) {
+                    fail("line value is not an int");
+                }
             }
         }
         for (Py_ssize_t j = 0; source != Py_None && j < PyList_GET_SIZE(source); j++) {
@@ -228,13 +265,17 @@ check_shape(PyObject *payload)
     }
 }
 
-/* Writes payload with the C writer and aborts unless the file is exactly data[0..size). */
+/* Writes payload with the C writer and aborts unless the file is exactly data[0..size)
+ * (version 2), or reads back as an equal payload (version 1, which the writer turns into
+ * version 2). */
 static void
 check_roundtrip(PyObject *payload, const unsigned char *data, size_t size)
 {
     PyObject *args[2] = {path_obj, payload};
     PyObject *none = lw_write_results(NULL, args, 2);
+    int v1 = size >= 12 && data[8] == 1 && data[9] == 0 && data[10] == 0 && data[11] == 0;
     unsigned char *back;
+    size_t cap = size * 2 + 4096;  /* a version 1 file grows by its column declarations */
     FILE *f;
     size_t got;
     if (none == NULL) {
@@ -245,14 +286,24 @@ check_roundtrip(PyObject *payload, const unsigned char *data, size_t size)
     if (f == NULL) {
         fail("cannot reopen the round-trip file");
     }
-    back = malloc(size + 1);
+    back = malloc(cap);
     if (back == NULL) {
         fail("out of memory");
     }
-    got = fread(back, 1, size + 1, f);
+    got = fread(back, 1, cap, f);
     fclose(f);
     unlink(roundtrip_path);
-    if (got != size || memcmp(back, data, size) != 0) {
+    if (v1) {
+        PyObject *again = lw_parse_results(back, got);
+        if (again == NULL) {
+            fail("the version 2 file written from a version 1 payload does not read");
+        }
+        if (PyObject_RichCompareBool(again, payload, Py_EQ) != 1) {
+            fail("read(write(v1 payload)) differs from the v1 payload");
+        }
+        Py_DECREF(again);
+    }
+    else if (got != size || memcmp(back, data, size) != 0) {
         fail("write(read(file)) differs from file");
     }
     free(back);
@@ -338,7 +389,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(fixed, data, size);
     memcpy(fixed, MAGIC, sizeof MAGIC);
-    put_le(fixed + 8, LW_RESULTS_VERSION, 4);
+    /* Keep version 1 for version 1 inputs, so both body layouts get fuzzed. */
+    put_le(fixed + 8, size >= 12 && data[8] == 1 && !data[9] && !data[10] && !data[11]
+                          ? 1 : LW_RESULTS_VERSION, 4);
     put_le(fixed + 12, (uint64_t)(size - 24), 8);
     put_le(fixed + 20, crc32_bytes(fixed + 24, size - 24), 4);
     parse_one(fixed, size, 1);

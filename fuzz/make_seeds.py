@@ -1,6 +1,9 @@
 """Writes the fuzzer's seed corpus, fuzz/seeds/*.lw: small valid results files covering
-every part of the format (meta, sources present, absent and empty, negative times, big
-counts, non-ASCII text, a real profile).
+every part of the format (meta, runs, declared columns of every type and merge, sources
+present, absent and empty, negative times, big counts, non-ASCII text, a real profile).
+
+fuzz/seeds/v1-*.lw are version 1 files, written by the version 1 writer before the format
+moved to version 2; they are kept (never rewritten here) so that the v1 reader stays fuzzed.
 
     .venvs/3.13/bin/python fuzz/make_seeds.py            # rewrites fuzz/seeds/
 
@@ -21,8 +24,18 @@ def fn(filename, first, name, lines, source=None):
             "source": source}
 
 
-def payload(functions, meta=None, unit=1e-9):
-    return {"unit": unit, "meta": meta or {}, "functions": functions}
+FIXED = [("lineno", "u32", "key"), ("hits", "u64", "sum"), ("time", "i64", "sum")]
+MEMORY = FIXED + [("alloc", "u64", "sum"), ("net", "i64", "sum"), ("peak", "u64", "max")]
+
+
+def payload(functions, meta=None, unit=1e-9, runs=(), columns=FIXED):
+    return {"unit": unit, "meta": meta or {}, "runs": list(runs), "columns": list(columns),
+            "functions": functions}
+
+
+RUN = {"pid": "4242", "host": "build-1", "python": "3.13.0", "implementation": "cpython",
+       "command": "linewise run prog.py", "started": "2026-01-02T03:04:05+0000",
+       "linewise": "0.2.0"}
 
 
 def real_profile():
@@ -63,6 +76,17 @@ SEEDS = {
     ]),
     "many-lines": payload([fn("c.py", 1, "h", [(i, i, -i) for i in range(1, 60)])]),
     "real-profile": real_profile(),
+    "runs": payload([fn("a.py", 1, "f", [(2, 1, 1)])], runs=[RUN, dict(RUN, pid="4243"), {}]),
+    "memory-columns": payload([fn("m.py", 1, "f", [(2, 3, 40, 4096, -512, 8192),
+                                                   (3, 1, 5, 0, 0, 0)], ["def f():\n"])],
+                              runs=[RUN], columns=MEMORY),
+    "every-type": payload([fn("t.py", 1, "g", [(1, 1, 1, 2**32 - 1, -2**31, 2**63 - 1, -2**63),
+                                               (2, 0, 0, 0, 2**31 - 1, 0, 2**63 - 1)])],
+                          columns=FIXED + [("a", "u32", "sum"), ("b", "i32", "max"),
+                                           ("c", "u64", "max"), ("d\u00e9", "i64", "sum")]),
+    "max-columns": payload([fn("w.py", 1, "h", [(1, 1, 1) + tuple(range(61))])],
+                           columns=FIXED + [("c%d" % i, "u32", "sum") for i in range(61)]),
+    "columns-no-lines": payload([fn("e.py", 1, "e", [])], columns=MEMORY),
 }
 
 # Hostile files (see tests/reports/test_hostile.py, which runs `linewise view/merge/diff` on every
@@ -105,7 +129,7 @@ def main():
     out = os.path.join(HERE, "seeds")
     os.makedirs(out, exist_ok=True)
     for old in os.listdir(out):
-        if old.endswith(".lw"):
+        if old.endswith(".lw") and not old.startswith("v1-"):
             os.remove(os.path.join(out, old))
     for name, data in SEEDS.items():
         path = os.path.join(out, name + ".lw")

@@ -14,7 +14,8 @@ import types
 from . import _engine
 from .reports.text import show_func, show_text
 from .results import LineStats
-from .store import default_meta, dump_stats
+from .provenance import default_meta
+from .store import dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
 

@@ -27,12 +27,20 @@ class LineStats:
     """
 
     def __init__(self, timings=None, unit=1e-9, meta=None, sources=None,
-                 sources_complete=False):
+                 sources_complete=False, runs=None, columns=None, column_types=None):
         self.timings = dict(timings or {})
         self.unit = float(unit)
         self.meta = dict(meta or {})
         self.sources = dict(sources or {})
         self.sources_complete = bool(sources_complete)
+        # The processes these results come from: dicts of str (pid, host, python,
+        # implementation, command, started, linewise); empty means "one run, see meta".
+        self.runs = [dict(run) for run in runs or ()]
+        # Per-line columns beyond hits and time: {name: {key: {lineno: int}}}, declared in
+        # column_types as {name: (type, merge)}: type "u32" "i32" "u64" "i64", merge "sum"
+        # or "max" (what __add__ does with two values of one line).
+        self.columns = {name: dict(by_key) for name, by_key in (columns or {}).items()}
+        self.column_types = dict(column_types or {})
 
     def __repr__(self):
         return f"LineStats({len(self.timings)} functions, unit={self.unit!r})"
@@ -77,8 +85,11 @@ class LineStats:
         sources = {**other.sources, **self.sources}
         meta = dict(self.meta)
         meta["merged"] = str(_merged_count(self) + _merged_count(other))
+        column_types, columns = _merge_columns(self, other)
         return LineStats(timings, unit, meta, sources,
-                         self.sources_complete or other.sources_complete)
+                         self.sources_complete or other.sources_complete,
+                         runs=_runs_of(self) + _runs_of(other), columns=columns,
+                         column_types=column_types)
 
     def __radd__(self, other):
         # sum([a, b]) starts from 0.
@@ -206,6 +217,46 @@ def _overflow(what, key, lineno):
     raise ResultsError(f"cannot sum the results: the {what} of {visible(name)} "
                        f"({visible(filename)}:{first_lineno}), line {lineno}, would not fit "
                        "in 64 bits")
+
+
+COLUMN_RANGES = {"u32": (0, 2**32 - 1), "i32": (-2**31, 2**31 - 1), "u64": (0, I64_MAX),
+                 "i64": (I64_MIN, I64_MAX)}
+
+
+def _runs_of(stats) -> list:
+    """stats.runs, or the one run its meta describes when it has none."""
+    if stats.runs:
+        return [dict(run) for run in stats.runs]
+    from .provenance import run_from_meta
+
+    run = run_from_meta(stats.meta)
+    return [run] if run else []
+
+
+def _merge_columns(a, b):
+    """The extra columns of a + b, line by line by each column's declared merge (sum or
+    max); (column_types, columns). Raises ResultsError when the two declare a column
+    differently or a sum leaves the column's type."""
+    types = dict(a.column_types)
+    for name, decl in b.column_types.items():
+        if types.setdefault(name, decl) != decl:
+            raise ResultsError(f"cannot sum the results: column {name!r} is {types[name]} "
+                               f"in one and {decl} in the other")
+    columns: dict = {}
+    for name, (kind, merge) in types.items():
+        lo, hi = COLUMN_RANGES.get(kind, (I64_MIN, I64_MAX))
+        acc: dict = {}
+        for stats in (a, b):
+            for key, values in stats.columns.get(name, {}).items():
+                into = acc.setdefault(key, {})
+                for lineno, value in values.items():
+                    if lineno in into:
+                        value = max(into[lineno], value) if merge == "max" else into[lineno] + value
+                    if not lo <= value <= hi:
+                        _overflow(name, key, lineno)
+                    into[lineno] = value
+        columns[name] = acc
+    return types, columns
 
 
 def _merged_count(stats) -> int:

@@ -3,33 +3,23 @@
 The file format is read and written in C (``linewise._engine.read_results`` /
 ``write_results``); see docs/results-format.md. This module converts between LineStats and
 the plain payload those functions take, and turns their errors into ResultsError.
+
+A file's per-line columns beyond lineno, hits and time land in ``stats.columns``
+(``{name: {key: {lineno: int}}}``) with their declarations in ``stats.column_types``
+(``{name: (type, merge)}``), whether or not anything in linewise knows them, and are
+written back as they came. A LineStats without runs (straight from a profiler, or from a
+version-1 file) is written with one run made from its meta.
 """
 from __future__ import annotations
 
 import linecache
 import os
-import sys
-import time
 
 from . import _engine
+from .provenance import run_from_meta
 from .results import LineStats, ResultsError
 
-__all__ = ["default_meta", "dump_stats", "load_stats"]
-
-
-def default_meta() -> dict:
-    """What a results file records about the run that made it."""
-    from ._version import __version__
-
-    return {
-        "linewise": __version__,
-        "python": sys.version.split()[0],
-        "implementation": sys.implementation.name,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "argv": " ".join(sys.argv),
-        "pid": str(os.getpid()),
-    }
-
+__all__ = ["dump_stats", "load_stats"]
 
 def dump_stats(stats: LineStats, path) -> None:
     """Writes `stats` to `path` as linewise writes every file: atomically (a temporary
@@ -43,6 +33,7 @@ def dump_stats(stats: LineStats, path) -> None:
     the file cannot be written (an existing file is then left as it was), TypeError or
     ValueError naming the field when `stats` holds something the format cannot store.
     """
+    columns, extra = _columns_of(stats)
     functions = []
     for key, lines in stats.timings.items():
         if not isinstance(key, tuple) or len(key) != 3:
@@ -51,6 +42,8 @@ def dump_stats(stats: LineStats, path) -> None:
         source = stats.sources.get(key)
         if source is None and not getattr(stats, "sources_complete", False):
             source = _source_from_file(filename, first_lineno, lines)
+        if extra:
+            lines = _with_columns(key, lines, extra)
         functions.append({
             "filename": filename,
             "first_lineno": first_lineno,
@@ -58,7 +51,49 @@ def dump_stats(stats: LineStats, path) -> None:
             "lines": lines,
             "source": source,
         })
-    _engine.write_results(path, {"unit": stats.unit, "meta": stats.meta, "functions": functions})
+    runs = getattr(stats, "runs", None) or []
+    if not runs:
+        run = run_from_meta(stats.meta) if isinstance(stats.meta, dict) else {}
+        runs = [run] if run else []
+    _engine.write_results(path, {"unit": stats.unit, "meta": stats.meta, "runs": runs,
+                                 "columns": columns, "functions": functions})
+
+
+FIXED_COLUMNS = [("lineno", "u32", "key"), ("hits", "u64", "sum"), ("time", "i64", "sum")]
+
+
+def _columns_of(stats):
+    """The file's column declarations for `stats` and its extra columns as a list of
+    (name, values by key: {key: {lineno: int}})."""
+    declared = getattr(stats, "column_types", None) or {}
+    values = getattr(stats, "columns", None) or {}
+    columns = list(FIXED_COLUMNS)
+    extra = []
+    for name in list(declared) + [n for n in values if n not in declared]:
+        if name not in declared:
+            raise ValueError(f"column {name!r} has values but no declaration in column_types")
+        kind, merge = declared[name]
+        columns.append((name, kind, merge))
+        extra.append((name, values.get(name) or {}))
+    return columns, extra
+
+
+def _with_columns(key, lines, extra):
+    """lines as (lineno, hits, time, extra values...) tuples: 0 where a column has no
+    value for a line. A value for a line with no timing is an error (it would be lost)."""
+    known = {line[0] for line in lines if isinstance(line, (tuple, list)) and line}
+    out = []
+    for name, by_key in extra:
+        for lineno in (by_key.get(key) or {}):
+            if lineno not in known:
+                raise ValueError(f"column {name!r} has a value for line {lineno} of {key!r}, "
+                                 "which has no timing")
+    for line in lines:
+        if not isinstance(line, (tuple, list)) or not line:
+            out.append(line)  # the writer names what is wrong with it
+            continue
+        out.append((*line, *((by_key.get(key) or {}).get(line[0], 0) for _, by_key in extra)))
+    return out
 
 
 def _source_from_file(filename, first_lineno, lines):
@@ -94,13 +129,22 @@ def load_stats(path) -> LineStats:
         raise ResultsError(f"{shown}: {visible(exc)}") from None
     timings: dict = {}
     sources: dict = {}
+    extra = payload["columns"][3:]  # beyond lineno, hits, time: kept whatever they are
+    column_types = {name: (kind, merge) for name, kind, merge in extra}
+    columns: dict = {name: {} for name, _kind, _merge in extra}
     functions = payload.pop("functions")
     for index in range(len(functions)):
         func, functions[index] = functions[index], None  # freed as we go: files can be big
         key = (func["filename"], func["first_lineno"], func["name"])
         if key in timings:
             raise ResultsError(f"{shown}: function {key!r} appears twice")
-        timings[key] = func["lines"]
+        lines = func["lines"]
+        if extra:
+            for i, (name, _kind, _merge) in enumerate(extra, 3):
+                columns[name][key] = {line[0]: line[i] for line in lines}
+            lines = [line[:3] for line in lines]
+        timings[key] = lines
         if func["source"] is not None:
             sources[key] = func["source"]
-    return LineStats(timings, payload["unit"], payload["meta"], sources, sources_complete=True)
+    return LineStats(timings, payload["unit"], payload["meta"], sources, sources_complete=True,
+                     runs=payload["runs"], columns=columns, column_types=column_types)

@@ -50,7 +50,7 @@ dump_stats, load_stats = store.dump_stats, store.load_stats
 # --- the format, as docs/results-format.md describes it --------------------------------------
 
 MAGIC = b"\x89LWR\r\n\x1a\n"
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct("<8sIQI")  # magic, version, body length, CRC-32 of the body
 
 
@@ -59,25 +59,55 @@ def enc_str(text) -> bytes:
     return struct.pack("<I", len(data)) + data
 
 
-def enc_line(lineno, hits, time) -> bytes:
+TYPES = {"u32": (1, "I"), "i32": (2, "i"), "u64": (3, "Q"), "i64": (4, "q")}
+MERGES = {"key": 0, "sum": 1, "max": 2}
+FIXED = [("lineno", "u32", "key"), ("hits", "u64", "sum"), ("time", "i64", "sum")]
+
+
+def enc_line(lineno, hits, time, *extra, columns=FIXED) -> bytes:
+    fmt = "<" + "".join(TYPES[kind][1] for _, kind, _ in columns)
+    return struct.pack(fmt, lineno, hits, time, *extra)
+
+
+def enc_line_v1(lineno, hits, time) -> bytes:
     return struct.pack("<Iqq", lineno, hits, time)
 
 
-def enc_function(func) -> bytes:
+def enc_function(func, columns=FIXED, line=None) -> bytes:
+    line = line or (lambda *ln: enc_line(*ln, columns=columns))
     out = enc_str(func["filename"]) + struct.pack("<I", func["first_lineno"]) + enc_str(func["name"])
-    out += struct.pack("<I", len(func["lines"])) + b"".join(enc_line(*ln) for ln in func["lines"])
+    out += struct.pack("<I", len(func["lines"])) + b"".join(line(*ln) for ln in func["lines"])
     source = func.get("source")
     if source is None:
         return out + b"\x00"
     return out + b"\x01" + struct.pack("<I", len(source)) + b"".join(enc_str(s) for s in source)
 
 
+def enc_table(table) -> bytes:
+    return struct.pack("<I", len(table)) + b"".join(enc_str(k) + enc_str(v) for k, v in table.items())
+
+
+def enc_columns(columns) -> bytes:
+    return struct.pack("<I", len(columns)) + b"".join(
+        enc_str(name) + bytes([TYPES[kind][0], MERGES[merge]]) for name, kind, merge in columns)
+
+
 def enc_body(payload) -> bytes:
-    out = struct.pack("<d", payload["unit"])
-    out += struct.pack("<I", len(payload["meta"]))
-    out += b"".join(enc_str(k) + enc_str(v) for k, v in payload["meta"].items())
+    """Version 2: unit, meta, runs, columns, functions."""
+    columns = payload.get("columns", FIXED)
+    out = struct.pack("<d", payload["unit"]) + enc_table(payload["meta"])
+    runs = payload.get("runs", [])
+    out += struct.pack("<I", len(runs)) + b"".join(enc_table(run) for run in runs)
+    out += enc_columns(columns)
     out += struct.pack("<I", len(payload["functions"]))
-    return out + b"".join(enc_function(f) for f in payload["functions"])
+    return out + b"".join(enc_function(f, columns) for f in payload["functions"])
+
+
+def enc_body_v1(payload) -> bytes:
+    """Version 1: unit, meta, functions, 20-byte lines."""
+    out = struct.pack("<d", payload["unit"]) + enc_table(payload["meta"])
+    out += struct.pack("<I", len(payload["functions"]))
+    return out + b"".join(enc_function(f, line=enc_line_v1) for f in payload["functions"])
 
 
 def frame(body: bytes, version=VERSION, body_len=None, crc=None) -> bytes:
@@ -95,9 +125,9 @@ def func(filename="mod.py", first_lineno=10, name="f", lines=((10, 1, 100),), so
             "lines": list(lines), "source": source}
 
 
-def payload(*functions, unit=1e-9, meta=None):
+def payload(*functions, unit=1e-9, meta=None, runs=(), columns=FIXED):
     return {"unit": unit, "meta": {"python": "3.x"} if meta is None else meta,
-            "functions": list(functions)}
+            "runs": list(runs), "columns": list(columns), "functions": list(functions)}
 
 
 SMALL = payload(func(lines=[(10, 1, 100), (11, 3, -7)], source=["def f():\n", "    pass\n"]))
@@ -162,7 +192,7 @@ def test_documented_example(tmp_path):
     doc = pathlib.Path(__file__).resolve().parents[2] / "docs" / "results-format.md"
     if not doc.exists():
         pytest.skip("no docs/results-format.md")
-    dump = doc.read_text(encoding="utf-8").split("(109 bytes):\n\n```\n")[1].split("```")[0]
+    dump = doc.read_text(encoding="utf-8").split("(149 bytes):\n\n```\n")[1].split("```")[0]
     documented = bytes.fromhex("".join(row[6:] for row in dump.strip().splitlines()))
     path = tmp_path / "example.lw"
     _engine.write_results(path, payload(func("a.py", 1, "f", [(2, 3, -4)], ["def f():\n"]),
@@ -175,7 +205,7 @@ def test_header_fields(tmp_path):
     _engine.write_results(path, SMALL)
     data = path.read_bytes()
     magic, version, body_len, crc = HEADER.unpack_from(data)
-    assert (magic, version, body_len) == (MAGIC, 1, len(data) - HEADER.size)
+    assert (magic, version, body_len) == (MAGIC, 2, len(data) - HEADER.size)
     assert crc == zlib.crc32(data[HEADER.size:])
 
 
@@ -187,7 +217,7 @@ def test_source_key_may_be_left_out(tmp_path):
 
 
 def test_tuples_accepted_lists_returned(tmp_path):
-    p = {"unit": 1e-6, "meta": {}, "functions": (
+    p = {"unit": 1e-6, "meta": {}, "runs": (), "columns": tuple(FIXED), "functions": (
         {"filename": "a", "first_lineno": 1, "name": "n", "lines": ((1, 2, 3), [2, 3, 4]),
          "source": ("x",)},)}
     _engine.write_results(tmp_path / "a.lw", p)
@@ -293,8 +323,38 @@ BAD_PAYLOADS = [
     (payload(func(first_lineno=-1)), ValueError, "functions[0].first_lineno must be in [0, 2147483647]"),
     (payload(func(first_lineno=2**31)), ValueError, "functions[0].first_lineno must be in"),
     (payload(_with(func(), lines={})), TypeError, "functions[0].lines must be a list"),
-    (payload(func(lines=[(1, 1, 1), 5])), TypeError, "functions[0].lines[1] must be a (lineno, hits, time) tuple"),
+    (payload(func(lines=[(1, 1, 1), 5])), TypeError, "functions[0].lines[1] must be a (lineno, hits, time, ...) tuple"),
     (payload(func(lines=[(1, 1)])), ValueError, "functions[0].lines[0] must have 3 items"),
+    (_with(SMALL, runs={}), TypeError, "runs must be a list"),
+    (_with(SMALL, runs=[{"pid": 1}]), TypeError, "runs[0]['pid'] must be str, not int"),
+    (_with(SMALL, runs=[{}, []]), TypeError, "runs[1] must be a dict"),
+    (_with(SMALL, runs=[{"host": "\udc80"}]), ValueError, "runs[0].fields[0].value cannot be encoded"),
+    (_with(SMALL, columns=FIXED[:2]), ValueError, "columns must have 3 to 64 items, not 2"),
+    (_with(SMALL, columns=FIXED + [("c%d" % i, "u64", "sum") for i in range(62)]), ValueError,
+     "columns must have 3 to 64 items, not 65"),
+    (_with(SMALL, columns=[FIXED[1], FIXED[0], FIXED[2]]), ValueError,
+     "columns[0] must be ('lineno', 'u32', 'key')"),
+    (_with(SMALL, columns=FIXED[:2] + [("time", "u64", "sum")]), ValueError,
+     "columns[2] must be ('time', 'i64', 'sum')"),
+    (_with(SMALL, columns=FIXED + ["alloc"]), TypeError, "columns[3] must be a (name, type, merge) tuple"),
+    (_with(SMALL, columns=FIXED + [(b"alloc", "u64", "sum")]), TypeError, "columns[3] name must be str"),
+    (_with(SMALL, columns=FIXED + [("alloc", "f64", "sum")]), ValueError,
+     "columns[3] type must be 'u32', 'i32', 'u64' or 'i64', not 'f64'"),
+    (_with(SMALL, columns=FIXED + [("alloc", "u64", "min")]), ValueError,
+     "columns[3] merge must be 'key', 'sum' or 'max', not 'min'"),
+    (_with(SMALL, columns=FIXED + [("alloc", "u64", "key")]), ValueError, "columns[3].merge 0 is unknown"),
+    (_with(SMALL, columns=FIXED + [("", "u64", "sum")]), ValueError, "columns[3] has an empty name"),
+    (_with(SMALL, columns=FIXED + [("a", "u64", "sum"), ("a", "i64", "max")]), ValueError,
+     "columns[4] repeats the name 'a'"),
+    (_with(SMALL, columns=FIXED + [("hits", "u64", "sum")]), ValueError, "columns[3] repeats the name 'hits'"),
+    (payload(func(lines=[(1, 1, 1)]), columns=FIXED + [("alloc", "u64", "sum")]), ValueError,
+     "functions[0].lines[0] must have 4 items (one per column), not 3"),
+    (payload(func(lines=[(1, 1, 1, -1)]), columns=FIXED + [("alloc", "u64", "sum")]), ValueError,
+     "functions[0].lines[0].alloc must be in [0, 9223372036854775807], not -1"),
+    (payload(func(lines=[(1, 1, 1, 2**31)]), columns=FIXED + [("d", "i32", "sum")]), ValueError,
+     "functions[0].lines[0].d must be in [-2147483648, 2147483647], not 2147483648"),
+    (payload(func(lines=[(1, 1, 1, 2**32)]), columns=FIXED + [("n", "u32", "max")]), ValueError,
+     "functions[0].lines[0].n must be in [0, 4294967295]"),
     (payload(func(lines=[(1, -1, 1)])), ValueError, "functions[0].lines[0].hits must be in [0, "),
     (payload(func(lines=[(1, 2**63, 1)])), ValueError, "functions[0].lines[0].hits must be in"),
     (payload(func(lines=[(1, 1.0, 1)])), TypeError, "functions[0].lines[0].hits must be an int, not float"),
@@ -476,10 +536,11 @@ def test_pickle_gets_a_hint(tmp_path):
 def test_future_version(tmp_path):
     body = enc_body(SMALL)
     message = bad_bytes_error(tmp_path, frame(body, version=7))
-    assert message.endswith("unsupported format version 7 (this linewise reads version 1)")
-    # Even if the rest of a version-7 file looks nothing like version 1.
+    assert message.endswith("unsupported format version 7 (this linewise reads versions 1 to 2)")
+    # Even if the rest of a version-7 file looks nothing like version 2.
     short = bad_bytes_error(tmp_path, MAGIC + struct.pack("<I", 7))
-    assert short.endswith("unsupported format version 7 (this linewise reads version 1)")
+    assert short.endswith("unsupported format version 7 (this linewise reads versions 1 to 2)")
+    assert "version 3 " in bad_bytes_error(tmp_path, frame(body, version=3))
     assert "version 0" in bad_bytes_error(tmp_path, frame(body, version=0))
 
 
@@ -534,8 +595,19 @@ def test_trailing_garbage_after_body(tmp_path):
 
 # --- reader: crafted files (valid header and checksum, bad contents) -----------------------------
 
-def body_for(unit=1e-9, meta=b"\0\0\0\0", functions=b"\0\0\0\0") -> bytes:
-    return struct.pack("<d", unit) + meta + functions
+def body_for(unit=1e-9, meta=b"\0\0\0\0", functions=b"\0\0\0\0", runs=b"\0\0\0\0",
+             columns=enc_columns(FIXED)) -> bytes:
+    return struct.pack("<d", unit) + meta + runs + columns + functions
+
+
+def raw_column(name, type_code, merge_code) -> bytes:
+    return enc_str(name) + bytes([type_code, merge_code])
+
+
+def columns_with(*extra: bytes, count=None) -> bytes:
+    """The fixed three columns and the raw declarations `extra` (count: overrides it)."""
+    fixed = b"".join(raw_column(n, TYPES[k][0], MERGES[m]) for n, k, m in FIXED)
+    return struct.pack("<I", 3 + len(extra) if count is None else count) + fixed + b"".join(extra)
 
 
 def one_function(filename=enc_str("f.py"), first_lineno=struct.pack("<I", 1), name=enc_str("f"),
@@ -550,7 +622,7 @@ CRAFTED = {
     "unit-inf": (body_for(unit=float("inf")), "unit must be finite and > 0, not inf"),
     "body-too-short-for-unit": (b"\0" * 5, "truncated: expected 3 more bytes for unit"),
     "absurd-meta-count": (body_for(meta=struct.pack("<I", 2**32 - 1)),
-                          "absurd meta count 4294967295: only 4 bytes remain"),
+                          "absurd meta count 4294967295: only 44 bytes remain"),
     "absurd-function-count": (body_for(functions=struct.pack("<I", 10**6)),
                               "absurd function count 1000000: only 0 bytes remain"),
     "absurd-line-count": (body_for(functions=one_function(lines=struct.pack("<I", 2**31))),
@@ -574,9 +646,58 @@ CRAFTED = {
                         "invalid UTF-8 in meta[0].key"),
     "repeated-meta-key": (body_for(meta=struct.pack("<I", 2) + (enc_str("k") + enc_str("v")) * 2),
                           "meta key 'k' appears twice"),
-    "negative-hits": (body_for(functions=one_function(
-        lines=struct.pack("<I", 2) + enc_line(1, 1, 1) + enc_line(2, -5, 1))),
-        "functions[0].lines[1].hits is negative (-5)"),
+    "hits-above-2-63": (body_for(functions=one_function(
+        lines=struct.pack("<I", 2) + enc_line(1, 1, 1) + enc_line(2, 2**64 - 5, 1))),
+        "functions[0].lines[1].hits 18446744073709551611 is out of range (at most 9223372036854775807)"),
+    "absurd-run-count": (body_for(runs=struct.pack("<I", 2**30)),
+                         "absurd run count 1073741824: only"),
+    "absurd-run-field-count": (body_for(runs=struct.pack("<II", 1, 10**6)),
+                               "absurd runs[0].field count 1000000: only"),
+    "repeated-run-key": (body_for(runs=struct.pack("<II", 2, 0) + struct.pack("<I", 2)
+                                  + (enc_str("pid") + enc_str("1")) * 2),
+                         "runs[1] key 'pid' appears twice"),
+    "bad-utf8-run-value": (body_for(runs=struct.pack("<II", 1, 1) + enc_str("host") + enc_str(b"\xff")),
+                           "invalid UTF-8 in runs[0].fields[0].value"),
+    "run-truncated": (body_for(runs=struct.pack("<II", 1, 1) + enc_str("host"), columns=b"",
+                               functions=struct.pack("<I", 9)),
+                      "truncated: expected 9 more bytes for runs[0].fields[0].value"),
+    "absurd-column-count": (body_for(columns=struct.pack("<I", 2**32 - 1)),
+                            "absurd column count 4294967295: only"),
+    "too-few-columns": (body_for(columns=columns_with(count=2)[:-6 - len("time")]),
+                        "column count 2 must be 3 to 64"),
+    "too-many-columns": (body_for(columns=columns_with(*[raw_column("c%d" % i, 3, 1) for i in range(62)])),
+                         "column count 65 must be 3 to 64"),
+    "fixed-column-renamed": (body_for(columns=struct.pack("<I", 3) + raw_column("line", 1, 0)
+                                      + raw_column("hits", 3, 1) + raw_column("time", 4, 1)),
+                             "columns[0] must be ('lineno', 'u32', 'key')"),
+    "fixed-column-retyped": (body_for(columns=struct.pack("<I", 3) + raw_column("lineno", 1, 0)
+                                      + raw_column("hits", 4, 1) + raw_column("time", 4, 1)),
+                             "columns[1] must be ('hits', 'u64', 'sum')"),
+    "unknown-column-type": (body_for(columns=columns_with(raw_column("alloc", 9, 1))),
+                            "columns[3].type 9 is unknown (1 u32, 2 i32, 3 u64, 4 i64)"),
+    "column-type-zero": (body_for(columns=columns_with(raw_column("alloc", 0, 1))),
+                         "columns[3].type 0 is unknown"),
+    "unknown-column-merge": (body_for(columns=columns_with(raw_column("alloc", 3, 3))),
+                             "columns[3].merge 3 is unknown (1 sum, 2 max)"),
+    "extra-column-merged-as-key": (body_for(columns=columns_with(raw_column("alloc", 3, 0))),
+                                   "columns[3].merge 0 is unknown"),
+    "empty-column-name": (body_for(columns=columns_with(raw_column("", 3, 1))),
+                          "columns[3] has an empty name"),
+    "repeated-column-name": (body_for(columns=columns_with(raw_column("alloc", 3, 1),
+                                                           raw_column("alloc", 4, 2))),
+                             "columns[4] repeats the name 'alloc'"),
+    "bad-utf8-column-name": (body_for(columns=columns_with(raw_column(b"\xc3", 3, 1))),
+                             "invalid UTF-8 in columns[3].name"),
+    "column-truncated": (body_for(columns=columns_with(enc_str("alloc") + b"\x03"), functions=b""),
+                         "truncated: expected 1 more bytes for columns[3].type"),
+    "extra-column-out-of-range": (body_for(
+        columns=columns_with(raw_column("peak", 3, 2)),
+        functions=one_function(lines=struct.pack("<I", 1) + enc_line(1, 1, 1) + struct.pack("<Q", 2**63))),
+        "functions[0].lines[0].peak 9223372036854775808 is out of range (at most 9223372036854775807)"),
+    "line-record-truncated": (body_for(
+        columns=columns_with(raw_column("peak", 3, 2)),
+        functions=one_function(lines=struct.pack("<I", 1) + enc_line(1, 1, 1))),
+        "absurd functions[0].line count 1: only 21 bytes remain"),
     "lineno-out-of-range": (body_for(functions=one_function(
         lines=struct.pack("<I", 1) + enc_line(2**31, 1, 1))),
         "functions[0].lines[0].lineno 2147483648 is out of range"),
@@ -609,6 +730,8 @@ def test_crafted_helpers_make_valid_files(tmp_path):
     """The building blocks above are right: untouched, they load."""
     path = write_bytes(tmp_path, frame(body_for(functions=one_function())))
     assert _engine.read_results(path) == payload(func("f.py", 1, "f", [(1, 1, 1)]), meta={})
+    for name in ("run-truncated", "column-truncated", "line-record-truncated"):
+        assert CRAFTED[name][0] != body_for(functions=one_function())
 
 
 def test_every_body_truncation_with_valid_header(tmp_path):
@@ -643,3 +766,201 @@ def test_random_mutations_with_valid_checksum(tmp_path):
         _engine.write_results(tmp_path / "again.lw", got)
         assert _engine.read_results(tmp_path / "again.lw") == got
     assert loaded > 0
+
+
+# --- version 2: declared columns and runs ------------------------------------------------------
+
+MEMORY = FIXED + [("alloc", "u64", "sum"), ("net", "i64", "sum"), ("peak", "u64", "max")]
+RUN = {"pid": "7", "host": "h\u00f6st", "python": "3.13.0", "implementation": "cpython",
+       "command": "linewise run x.py", "started": "2026-01-01T00:00:00+0000", "linewise": "0.2"}
+DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
+
+
+def test_extra_columns_and_runs_round_trip_exactly(tmp_path):
+    p = payload(func(lines=[(10, 1, 100, 4096, -8, 2**63 - 1), (11, 0, 0, 0, 0, 0)]),
+                func("b.py", 1, "g", []), runs=[RUN, {}, {"pid": "8"}], columns=MEMORY)
+    path = tmp_path / "mem.lw"
+    _engine.write_results(path, p)
+    assert path.read_bytes() == encode(p)
+    assert _engine.read_results(path) == p
+
+
+def test_every_column_type_round_trips(tmp_path):
+    columns = FIXED + [("a", "u32", "sum"), ("b", "i32", "max"), ("c", "u64", "max"),
+                       ("d", "i64", "sum")]
+    extremes = [(1, 0, 0, 2**32 - 1, -2**31, 2**63 - 1, -2**63), (2, 0, 0, 0, 2**31 - 1, 0, 2**63 - 1)]
+    p = payload(func(lines=extremes), columns=columns)
+    _engine.write_results(tmp_path / "t.lw", p)
+    assert (tmp_path / "t.lw").read_bytes() == encode(p)
+    assert _engine.read_results(tmp_path / "t.lw") == p
+
+
+def test_64_columns_is_the_limit(tmp_path):
+    columns = FIXED + [("c%d" % i, "u32", "sum") for i in range(61)]
+    p = payload(func(lines=[(1, 1, 1) + tuple(range(61))]), columns=columns)
+    _engine.write_results(tmp_path / "w.lw", p)
+    assert _engine.read_results(tmp_path / "w.lw") == p
+
+
+def test_runs_and_columns_may_be_left_out_of_the_payload(tmp_path):
+    p = payload(func())
+    del p["runs"], p["columns"]
+    _engine.write_results(tmp_path / "a.lw", p)
+    assert _engine.read_results(tmp_path / "a.lw") == payload(func())
+
+
+def test_linestats_columns_and_runs_round_trip(tmp_path):
+    key = ("m.py", 1, "f")
+    stats = LineStats({key: [(2, 3, 40), (3, 1, 5)]}, meta={"k": "v"},
+                      sources={key: ["def f():\n"]}, runs=[RUN],
+                      columns={"alloc": {key: {2: 4096, 3: 1}}, "peak": {key: {2: 10}}},
+                      column_types={"alloc": ("u64", "sum"), "peak": ("u64", "max")})
+    path = tmp_path / "s.lw"
+    dump_stats(stats, path)
+    back = load_stats(path)
+    assert back.timings == stats.timings and back.runs == [RUN] and back.meta == {"k": "v"}
+    assert back.column_types == stats.column_types
+    # A line with no value in a column is written (and read back) as 0.
+    assert back.columns == {"alloc": {key: {2: 4096, 3: 1}}, "peak": {key: {2: 10, 3: 0}}}
+    assert _engine.read_results(path)["columns"] == FIXED + [("alloc", "u64", "sum"),
+                                                             ("peak", "u64", "max")]
+
+
+def test_unknown_columns_are_kept_and_written_back_byte_for_byte(tmp_path):
+    """A file from a later linewise, with columns this one has never heard of: they load
+    into stats.columns by their declaration, and dump writes the same file again."""
+    p = payload(func(lines=[(10, 1, 100, -3, 7)], source=["x\n"]), runs=[RUN],
+                columns=FIXED + [("gpu_ns", "i64", "sum"), ("threads", "u32", "max")])
+    original = write_bytes(tmp_path, encode(p), "future.lw")
+    stats = load_stats(original)
+    assert stats.column_types == {"gpu_ns": ("i64", "sum"), "threads": ("u32", "max")}
+    assert stats.columns["gpu_ns"] == {("mod.py", 10, "f"): {10: -3}}
+    dump_stats(stats, tmp_path / "again.lw")
+    assert (tmp_path / "again.lw").read_bytes() == original.read_bytes()
+
+
+def test_dump_refuses_column_values_it_would_lose(tmp_path):
+    key = ("m.py", 1, "f")
+    with pytest.raises(ValueError, match="has a value for line 9 of .* which has no timing"):
+        dump_stats(LineStats({key: [(2, 1, 1)]}, columns={"alloc": {key: {9: 1}}},
+                             column_types={"alloc": ("u64", "sum")}), tmp_path / "x.lw")
+    with pytest.raises(ValueError, match="column 'alloc' has values but no declaration"):
+        dump_stats(LineStats({key: [(2, 1, 1)]}, columns={"alloc": {key: {2: 1}}}),
+                   tmp_path / "x.lw")
+    assert os.listdir(tmp_path) == []
+
+
+def test_stats_without_runs_are_written_with_one_run_from_their_meta(tmp_path):
+    provenance = importlib.import_module("linewise.provenance")
+    meta = provenance.default_meta()
+    assert set(meta) >= {"pid", "host", "python", "implementation", "created", "argv", "linewise"}
+    dump_stats(LineStats({}, meta=dict(meta, command="prog --x")), tmp_path / "a.lw")
+    (run,) = load_stats(tmp_path / "a.lw").runs
+    assert list(run) == list(provenance.RUN_FIELDS)
+    assert run["pid"] == str(os.getpid()) and run["command"] == "prog --x"
+    assert run["host"] == meta["host"] and run["python"] == meta["python"]
+    assert provenance.default_run()["started"] == run["started"]
+    # Nothing to say: no run.
+    dump_stats(LineStats({}), tmp_path / "b.lw")
+    assert load_stats(tmp_path / "b.lw").runs == []
+
+
+def test_add_concatenates_runs_and_merges_columns_by_declaration():
+    key, other_key = ("m.py", 1, "f"), ("n.py", 1, "g")
+    types = {"alloc": ("u64", "sum"), "peak": ("u64", "max")}
+    a = LineStats({key: [(2, 1, 10), (3, 1, 1)]}, runs=[{"pid": "1"}], column_types=types,
+                  columns={"alloc": {key: {2: 100, 3: 5}}, "peak": {key: {2: 50, 3: 7}}})
+    b = LineStats({key: [(2, 2, 20)], other_key: [(2, 1, 1)]}, runs=[{"pid": "2"}, {"pid": "3"}],
+                  column_types=types,
+                  columns={"alloc": {key: {2: 1}, other_key: {2: 9}}, "peak": {key: {2: 80}}})
+    c = a + b
+    assert c.timings[key] == [(2, 3, 30), (3, 1, 1)]
+    assert c.runs == [{"pid": "1"}, {"pid": "2"}, {"pid": "3"}]
+    assert c.column_types == types
+    assert c.columns["alloc"] == {key: {2: 101, 3: 5}, other_key: {2: 9}}
+    assert c.columns["peak"] == {key: {2: 80, 3: 7}}
+    assert (b + a).columns == c.columns and a.runs == [{"pid": "1"}]  # inputs untouched
+    assert sum([a, b]).runs == c.runs
+
+
+def test_add_takes_runs_from_meta_when_there_are_none():
+    a = LineStats({}, meta={"pid": "1", "python": "3.11.7"})  # e.g. from a version-1 file
+    b = LineStats({}, runs=[{"pid": "2"}])
+    assert (a + b).runs == [{"pid": "1", "python": "3.11.7"}, {"pid": "2"}]
+    assert (LineStats({}) + LineStats({})).runs == []
+
+
+def test_add_refuses_columns_declared_differently_and_overflow():
+    key = ("m.py", 1, "f")
+    a = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "sum")},
+                  columns={"x": {key: {2: 2**63 - 1}}})
+    b = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "max")},
+                  columns={"x": {key: {2: 1}}})
+    with pytest.raises(ResultsError, match="column 'x' is .*'sum'.* in one and .*'max'"):
+        a + b
+    with pytest.raises(ResultsError, match="cannot sum the results: the x of f .*line 2"):
+        a + a
+    m = LineStats({key: [(2, 1, 1)]}, column_types={"x": ("u64", "max")},
+                  columns={"x": {key: {2: 2**63 - 1}}})
+    assert (m + m).columns["x"] == {key: {2: 2**63 - 1}}  # max cannot overflow
+
+
+def test_merged_columns_are_written_and_read_back(tmp_path):
+    key = ("m.py", 1, "f")
+    types = {"alloc": ("u64", "sum"), "peak": ("u64", "max")}
+    a = LineStats({key: [(2, 1, 1)]}, runs=[RUN], column_types=types,
+                  columns={"alloc": {key: {2: 3}}, "peak": {key: {2: 4}}})
+    dump_stats(a + a, tmp_path / "m.lw")
+    back = load_stats(tmp_path / "m.lw")
+    assert back.runs == [RUN, RUN]
+    assert back.columns == {"alloc": {key: {2: 6}}, "peak": {key: {2: 4}}}
+
+
+# --- version 1 files ---------------------------------------------------------------------------
+
+def test_version_1_files_load(tmp_path):
+    stats = load_stats(DATA_DIR / "v1-one-function.lw")
+    assert stats.timings == {("a.py", 1, "f"): [(2, 3, -4)]}
+    assert stats.meta == {"k": "v"} and stats.sources == {("a.py", 1, "f"): ["def f():\n"]}
+    assert stats.runs == [] and stats.columns == {} and stats.column_types == {}
+    real = load_stats(DATA_DIR / "v1-real-profile.lw")
+    assert real.meta == {"python": "3.x", "argv": "seed"} and len(real.timings) == 3
+    # Saved again, a version-1 file becomes version 2, with a run made from its meta.
+    dump_stats(real, tmp_path / "v2.lw")
+    assert (tmp_path / "v2.lw").read_bytes()[8:12] == b"\2\0\0\0"
+    again = load_stats(tmp_path / "v2.lw")
+    assert again.timings == real.timings and again.runs == [{"python": "3.x", "command": "seed"}]
+
+
+def test_version_1_bytes_as_documented(tmp_path):
+    """The Python v1 encoder (docs: Version 1) reads the same as the file in tests/data."""
+    p = payload(func("a.py", 1, "f", [(2, 3, -4)], ["def f():\n"]), meta={"k": "v"})
+    v1 = frame(enc_body_v1(p), version=1)
+    assert v1 == (DATA_DIR / "v1-one-function.lw").read_bytes()
+    assert _engine.read_results(write_bytes(tmp_path, v1)) == p
+
+
+V1_CRAFTED = {
+    "negative-hits": (struct.pack("<I", 2) + enc_line_v1(1, 1, 1) + enc_line_v1(2, -5, 1),
+                      "functions[0].lines[1].hits 18446744073709551611 is out of range"),
+    "repeated-line": (struct.pack("<I", 2) + enc_line_v1(1, 1, 1) + enc_line_v1(1, 5, 1),
+                      "functions[0].lines has line 1 twice"),
+    "absurd-line-count": (struct.pack("<I", 2), "absurd functions[0].line count 2: only 21 bytes"),
+}
+
+
+@pytest.mark.parametrize("name", list(V1_CRAFTED))
+def test_version_1_crafted_file(tmp_path, name):
+    lines, expected = V1_CRAFTED[name]
+    if name == "absurd-line-count":
+        lines += enc_line_v1(1, 1, 1)
+    body = struct.pack("<d", 1e-9) + b"\0\0\0\0" + one_function(lines=lines)
+    assert expected in bad_bytes_error(tmp_path, frame(body, version=1))
+
+
+def test_every_version_1_truncation(tmp_path):
+    body = enc_body_v1(RICH)
+    _engine.read_results(write_bytes(tmp_path, frame(body, version=1)))
+    for n in range(len(body)):
+        message = bad_bytes_error(tmp_path, frame(body[:n], version=1))
+        assert "truncated" in message or "absurd" in message, (n, message)

@@ -3,7 +3,8 @@
  * given.
  *
  * docs/results-format.md describes the layout byte by byte; keep the two in step, and bump
- * LW_RESULTS_VERSION for any change a version-1 reader would misread. The CRC-32 guards
+ * LW_RESULTS_VERSION for any change a reader of the current version would misread. A new
+ * per-line column of a known type needs no new version: files declare their columns. The CRC-32 guards
  * against accidents (truncation, bit rot, a text-mode transfer); it is no defence against
  * a crafted file, so the body is parsed as strictly as if it had none.
  */
@@ -34,13 +35,103 @@ enum {
     MIN_META = 8,         /* an entry with empty key and value: two length prefixes */
     MIN_FUNCTION = 17,    /* filename and name length prefixes, first_lineno, line count,
                              source flag */
-    LINE_SIZE = 20,       /* lineno u32, hits i64, time i64 */
     MIN_SOURCE_LINE = 4,  /* an empty string: its length prefix */
+    MIN_RUN = 4,          /* a run with no fields: its field count */
+    MIN_COLUMN = 6,       /* an empty name's length prefix, type, merge */
     NAME_SIZE = 96,       /* room for a field name like "functions[12].lines[345].hits" */
 };
 
 /* Line numbers are C ints in CPython; anything above this is not a line number. */
 #define MAX_LINENO INT32_MAX
+
+/* --- per-line columns ------------------------------------------------------------------- */
+
+/* Column value types (the u8 in a declaration) and how merging combines two values. */
+enum { COL_U32 = 1, COL_I32 = 2, COL_U64 = 3, COL_I64 = 4, N_TYPES };
+enum { MERGE_KEY = 0, MERGE_SUM = 1, MERGE_MAX = 2, N_MERGES };
+
+static const char *const TYPE_NAMES[N_TYPES] = {NULL, "u32", "i32", "u64", "i64"};
+static const char *const MERGE_NAMES[N_MERGES] = {"key", "sum", "max"};
+static const size_t TYPE_SIZES[N_TYPES] = {0, 4, 4, 8, 8};
+/* Value ranges by type. u64 stops at 2^63-1 so that every value is also an i64 (sums are
+ * checked in 64-bit signed arithmetic, and most languages have no unsigned 64-bit type). */
+static const long long TYPE_MIN[N_TYPES] = {0, 0, INT32_MIN, 0, INT64_MIN};
+static const long long TYPE_MAX[N_TYPES] = {0, UINT32_MAX, INT32_MAX, INT64_MAX, INT64_MAX};
+
+/* The columns every file starts with, in this order; version 1 files have exactly these. */
+static const struct {
+    const char *name;
+    int type, merge;
+} FIXED_COLUMNS[] = {{"lineno", COL_U32, MERGE_KEY}, {"hits", COL_U64, MERGE_SUM},
+                     {"time", COL_I64, MERGE_SUM}};
+enum { N_FIXED = 3, MAX_COLUMNS = 64 };
+
+/* The per-line record a file declares. */
+typedef struct {
+    int n;
+    unsigned char type[MAX_COLUMNS];
+    const char *name[MAX_COLUMNS];  /* borrowed: UTF-8 of the declaration's str */
+    size_t record;                  /* bytes per line */
+} Layout;
+
+/* Checks column i of a declaration (name, type code, merge code) against the rules of
+ * docs/results-format.md, given columns 0..i-1 in names[]. Returns 0, or -1 with
+ * ValueError saying which rule. Shared by reader and writer, so both refuse the same. */
+static int
+check_column(int i, PyObject *name, int type, int merge, PyObject *const *names)
+{
+    if (i < N_FIXED) {
+        if (PyUnicode_CompareWithASCIIString(name, FIXED_COLUMNS[i].name) != 0 ||
+            type != FIXED_COLUMNS[i].type || merge != FIXED_COLUMNS[i].merge) {
+            PyErr_Format(PyExc_ValueError, "columns[%d] must be ('%s', '%s', '%s')", i,
+                         FIXED_COLUMNS[i].name, TYPE_NAMES[FIXED_COLUMNS[i].type],
+                         MERGE_NAMES[FIXED_COLUMNS[i].merge]);
+            return -1;
+        }
+        return 0;
+    }
+    if (PyUnicode_GET_LENGTH(name) == 0) {
+        PyErr_Format(PyExc_ValueError, "columns[%d] has an empty name", i);
+        return -1;
+    }
+    if (type <= 0 || type >= N_TYPES) {
+        PyErr_Format(PyExc_ValueError,
+                     "columns[%d].type %d is unknown (1 u32, 2 i32, 3 u64, 4 i64)", i, type);
+        return -1;
+    }
+    if (merge != MERGE_SUM && merge != MERGE_MAX) {
+        PyErr_Format(PyExc_ValueError, "columns[%d].merge %d is unknown (1 sum, 2 max)", i,
+                     merge);
+        return -1;
+    }
+    for (int j = 0; j < i; j++) {
+        int same = PyUnicode_Compare(names[j], name);
+        if (same == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (same == 0) {
+            PyErr_Format(PyExc_ValueError, "columns[%d] repeats the name %R", i, name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Fills in column i of layout from its checked declaration. Returns 0, or -1 with an
+ * exception (the name's UTF-8 cannot be made). */
+static int
+add_column(Layout *layout, int i, PyObject *name, int type)
+{
+    const char *utf8 = PyUnicode_AsUTF8(name);
+    if (utf8 == NULL) {
+        return -1;
+    }
+    layout->name[i] = utf8;
+    layout->type[i] = (unsigned char)type;
+    layout->record += TYPE_SIZES[type];
+    layout->n = i + 1;
+    return 0;
+}
 
 /* --- CRC-32 --------------------------------------------------------------------------- */
 
@@ -112,8 +203,8 @@ as_i64(uint64_t u)
 /* Where the reader or writer is in a payload. */
 typedef struct {
     Py_ssize_t func;   /* index into functions, or -1 outside them */
-    const char *list;  /* "meta", "lines" or "source" while inside that list, else NULL */
-    Py_ssize_t item;   /* index into that list */
+    const char *list;  /* "meta", "lines", "source"... while inside that list, else NULL */
+    Py_ssize_t item;   /* index into that list; -1: list names one thing ("runs[2]") */
 } Where;
 
 /* Writes the name of `field` at w (e.g. "functions[2].lines[5].hits") into out; field NULL
@@ -129,7 +220,9 @@ field_name(const Where *w, const char *field, char *out, size_t size)
         used = n < 0 ? size : (size_t)n;
     }
     if (w->list != NULL && used < size) {
-        n = snprintf(out + used, size - used, "%s%s[%zd]", used ? "." : "", w->list, w->item);
+        n = w->item < 0 ? snprintf(out + used, size - used, "%s%s", used ? "." : "", w->list)
+                        : snprintf(out + used, size - used, "%s%s[%zd]", used ? "." : "", w->list,
+                                   w->item);
         used = n < 0 ? size : used + (size_t)n;
     }
     if (field != NULL && used < size) {
@@ -277,61 +370,177 @@ find_repeat(int32_t *v, size_t n)
     return -1;
 }
 
-/* The meta table. Returns a new dict of str to str, or NULL with ValueError (bad string,
- * repeated key, truncated). */
+/* A table of str to str (the meta table, or a run's fields) whose count is called
+ * count_field and whose entries are list[i] in messages; `what` names it in the message
+ * for a repeated key ("meta", "runs[2]"). Returns a new dict, or NULL with ValueError
+ * (bad string, repeated key, truncated). */
 static PyObject *
-read_meta(Cursor *c)
+read_table(Cursor *c, const char *count_field, const char *list, const char *what)
 {
     uint32_t count;
-    PyObject *meta = NULL;   /* owned */
+    PyObject *table = NULL;  /* owned */
     PyObject *key = NULL;    /* owned */
     PyObject *value = NULL;  /* owned */
-    if (read_count(c, "meta count", MIN_META, &count) < 0) {
+    if (read_count(c, count_field, MIN_META, &count) < 0) {
         return NULL;
     }
-    meta = PyDict_New();
-    if (meta == NULL) {
+    table = PyDict_New();
+    if (table == NULL) {
         return NULL;
     }
-    c->at.list = "meta";
+    c->at.list = list;
     for (uint32_t i = 0; i < count; i++) {
         c->at.item = (Py_ssize_t)i;
         key = read_str(c, "key");
         if (key == NULL || (value = read_str(c, "value")) == NULL) {
             goto error;
         }
-        int known = PyDict_Contains(meta, key);
+        int known = PyDict_Contains(table, key);
         if (known != 0) {
             if (known > 0) {
-                PyErr_Format(PyExc_ValueError, "meta key %R appears twice", key);
+                PyErr_Format(PyExc_ValueError, "%s key %R appears twice", what, key);
             }
             goto error;
         }
-        if (PyDict_SetItem(meta, key, value) < 0) {
+        if (PyDict_SetItem(table, key, value) < 0) {
             goto error;
         }
         Py_CLEAR(key);
         Py_CLEAR(value);
     }
     c->at.list = NULL;
-    return meta;
+    return table;
 error:
     Py_XDECREF(key);
     Py_XDECREF(value);
-    Py_XDECREF(meta);
+    Py_XDECREF(table);
     return NULL;
 }
 
-/* A function's lines. Returns a new list of (lineno, hits, time) tuples, or NULL with
- * ValueError (line number out of range or repeated, negative hits, truncated). */
+/* The meta table: a new dict of str to str, or NULL with ValueError. */
 static PyObject *
-read_lines(Cursor *c)
+read_meta(Cursor *c)
+{
+    return read_table(c, "meta count", "meta", "meta");
+}
+
+/* The runs (version 2): a new list of dicts of str to str, or NULL with ValueError. */
+static PyObject *
+read_runs(Cursor *c)
+{
+    uint32_t count;
+    PyObject *runs;  /* owned */
+    if (read_count(c, "run count", MIN_RUN, &count) < 0 ||
+        (runs = PyList_New((Py_ssize_t)count)) == NULL) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        char what[32], list[48];
+        (void)snprintf(what, sizeof what, "runs[%lu]", (unsigned long)i);
+        (void)snprintf(list, sizeof list, "%s.fields", what);
+        c->at.list = what;
+        c->at.item = -1;
+        PyObject *run = read_table(c, "field count", list, what);  /* owned until stored */
+        if (run == NULL) {
+            Py_DECREF(runs);
+            return NULL;
+        }
+        PyList_SET_ITEM(runs, (Py_ssize_t)i, run);
+    }
+    c->at.list = NULL;
+    return runs;
+}
+
+/* The column declarations (version 2) into layout. Returns a new list of (name, type,
+ * merge) tuples of str, which layout's names borrow from, or NULL with ValueError. */
+static PyObject *
+read_columns(Cursor *c, Layout *layout)
+{
+    uint32_t count;
+    PyObject *columns;  /* owned */
+    PyObject *names[MAX_COLUMNS];  /* borrowed from columns */
+    if (read_count(c, "column count", MIN_COLUMN, &count) < 0) {
+        return NULL;
+    }
+    if (count < N_FIXED || count > MAX_COLUMNS) {
+        PyErr_Format(PyExc_ValueError, "column count %lu must be %d to %d",
+                     (unsigned long)count, N_FIXED, MAX_COLUMNS);
+        return NULL;
+    }
+    columns = PyList_New((Py_ssize_t)count);
+    if (columns == NULL) {
+        return NULL;
+    }
+    layout->n = 0;
+    layout->record = 0;
+    c->at.list = "columns";
+    for (int i = 0; i < (int)count; i++) {
+        const unsigned char *codes;
+        PyObject *name, *column;  /* owned until stored */
+        c->at.item = i;
+        if ((name = read_str(c, "name")) == NULL) {
+            goto error;
+        }
+        if ((codes = take(c, 2, "type")) == NULL ||
+            check_column(i, name, codes[0], codes[1], names) < 0) {
+            Py_DECREF(name);
+            goto error;
+        }
+        column = Py_BuildValue("(Oss)", name, TYPE_NAMES[codes[0]], MERGE_NAMES[codes[1]]);
+        Py_DECREF(name);
+        if (column == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(columns, i, column);
+        names[i] = PyTuple_GET_ITEM(column, 0);
+        if (add_column(layout, i, names[i], codes[0]) < 0) {
+            goto error;
+        }
+    }
+    c->at.list = NULL;
+    return columns;
+error:
+    Py_DECREF(columns);
+    return NULL;
+}
+
+/* The value of a column of type `type` stored at p, as a new int. Returns NULL with
+ * ValueError naming field when it is out of the type's range (u64 above 2^63-1). */
+static PyObject *
+load_value(const Cursor *c, const unsigned char *p, int type, const char *field)
+{
+    uint64_t u;
+    switch (type) {
+    case COL_U32:
+        return PyLong_FromUnsignedLong(load_u32(p));
+    case COL_I32:
+        return PyLong_FromLongLong(as_i64(load_u32(p) ^ 0x80000000u) - INT64_C(0x80000000));
+    case COL_U64:
+        u = load_u64(p);
+        if (u > (uint64_t)INT64_MAX) {
+            char name[NAME_SIZE];
+            field_name(&c->at, field, name, sizeof name);
+            PyErr_Format(PyExc_ValueError, "%s %llu is out of range (at most %lld)", name,
+                         (unsigned long long)u, (long long)INT64_MAX);
+            return NULL;
+        }
+        return PyLong_FromLongLong((long long)u);
+    default:
+        return PyLong_FromLongLong(as_i64(load_u64(p)));
+    }
+}
+
+/* A function's lines, one record of layout each. Returns a new list of tuples, one value
+ * per column, or NULL with ValueError (line number out of range or repeated, a value out
+ * of range, truncated). */
+static PyObject *
+read_lines(Cursor *c, const Layout *layout)
 {
     uint32_t count;
     PyObject *lines = NULL;   /* owned */
     int32_t *linenos = NULL;  /* owned (PyMem): sorted afterwards to find repeats */
     int32_t repeat;
-    if (read_count(c, "line count", LINE_SIZE, &count) < 0) {
+    if (read_count(c, "line count", layout->record, &count) < 0) {
         return NULL;
     }
     lines = PyList_New((Py_ssize_t)count);
@@ -348,22 +557,28 @@ read_lines(Cursor *c)
         const unsigned char *p;
         PyObject *line;  /* owned until stored */
         c->at.item = (Py_ssize_t)i;
-        if (read_lineno(c, "lineno", &lineno) < 0 || (p = take(c, 16, "hits")) == NULL) {
+        if (read_lineno(c, "lineno", &lineno) < 0 ||
+            (p = take(c, layout->record - 4, layout->name[1])) == NULL) {
             goto error;
         }
-        int64_t hits = as_i64(load_u64(p));
-        int64_t time = as_i64(load_u64(p + 8));
-        if (hits < 0) {
-            char name[NAME_SIZE];
-            field_name(&c->at, "hits", name, sizeof name);
-            PyErr_Format(PyExc_ValueError, "%s is negative (%lld)", name, (long long)hits);
-            goto error;
-        }
-        line = Py_BuildValue("(iLL)", lineno, (long long)hits, (long long)time);
+        line = PyTuple_New(layout->n);
         if (line == NULL) {
             goto error;
         }
         PyList_SET_ITEM(lines, (Py_ssize_t)i, line);
+        PyObject *first = PyLong_FromLong(lineno);  /* owned until stored */
+        if (first == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(line, 0, first);
+        for (int k = 1; k < layout->n; k++) {
+            PyObject *value = load_value(c, p, layout->type[k], layout->name[k]);
+            if (value == NULL) {
+                goto error;
+            }
+            PyTuple_SET_ITEM(line, k, value);
+            p += TYPE_SIZES[layout->type[k]];
+        }
         linenos[i] = lineno;
     }
     c->at.list = NULL;
@@ -428,7 +643,7 @@ error:
 /* The next function record. Returns a new dict with the keys filename, first_lineno,
  * name, lines and source, or NULL with ValueError (see read_lines and read_source). */
 static PyObject *
-read_function(Cursor *c)
+read_function(Cursor *c, const Layout *layout)
 {
     int first_lineno;
     PyObject *func = PyDict_New();  /* owned */
@@ -439,7 +654,7 @@ read_function(Cursor *c)
         read_lineno(c, "first_lineno", &first_lineno) < 0 ||
         put_item(func, "first_lineno", PyLong_FromLong(first_lineno)) < 0 ||
         put_item(func, "name", read_str(c, "name")) < 0 ||
-        put_item(func, "lines", read_lines(c)) < 0 ||
+        put_item(func, "lines", read_lines(c, layout)) < 0 ||
         put_item(func, "source", read_source(c)) < 0) {
         goto error;
     }
@@ -449,10 +664,10 @@ error:
     return NULL;
 }
 
-/* Checks the header and the checksum; on success c covers exactly the body. Returns 0, or
- * -1 with ValueError. */
+/* Checks the header and the checksum; on success c covers exactly the body and *version
+ * is the file's (1 or 2). Returns 0, or -1 with ValueError. */
 static int
-read_header(Cursor *c)
+read_header(Cursor *c, uint32_t *version_out)
 {
     size_t len = (size_t)(c->end - c->p);
     size_t left;
@@ -483,12 +698,13 @@ read_header(Cursor *c)
     }
     /* Before anything else: a later version may lay out even the rest of the header
      * differently. */
-    if (version != LW_RESULTS_VERSION) {
+    if (version < 1 || version > LW_RESULTS_VERSION) {
         PyErr_Format(PyExc_ValueError,
-                     "unsupported format version %lu (this linewise reads version %d)",
+                     "unsupported format version %lu (this linewise reads versions 1 to %d)",
                      (unsigned long)version, LW_RESULTS_VERSION);
         return -1;
     }
+    *version_out = version;
     if ((p = take(c, 12, "body length and checksum")) == NULL) {
         return -1;
     }
@@ -512,6 +728,34 @@ read_header(Cursor *c)
     return 0;
 }
 
+/* The version 1 column declarations, (name, type, merge) tuples, into layout: a new list,
+ * or NULL with an exception. */
+static PyObject *
+fixed_columns(Layout *layout)
+{
+    PyObject *columns = PyList_New(N_FIXED);  /* owned */
+    if (columns == NULL) {
+        return NULL;
+    }
+    layout->n = 0;
+    layout->record = 0;
+    for (int i = 0; i < N_FIXED; i++) {
+        PyObject *column = Py_BuildValue("(sss)", FIXED_COLUMNS[i].name,
+                                         TYPE_NAMES[FIXED_COLUMNS[i].type],
+                                         MERGE_NAMES[FIXED_COLUMNS[i].merge]);
+        if (column == NULL) {
+            Py_DECREF(columns);
+            return NULL;
+        }
+        PyList_SET_ITEM(columns, i, column);
+        if (add_column(layout, i, PyTuple_GET_ITEM(column, 0), FIXED_COLUMNS[i].type) < 0) {
+            Py_DECREF(columns);
+            return NULL;
+        }
+    }
+    return columns;
+}
+
 /* The payload parsed from buf[0..len): a new dict, or NULL with ValueError (see results.h). */
 PyObject *
 lw_parse_results(const unsigned char *buf, size_t len)
@@ -520,15 +764,17 @@ lw_parse_results(const unsigned char *buf, size_t len)
     const unsigned char *p;
     uint64_t bits;
     double unit;
-    uint32_t count;
+    uint32_t version, count;
+    Layout layout;
     PyObject *payload = NULL;    /* owned */
+    PyObject *columns = NULL;    /* owned; layout's names borrow from it */
     PyObject *functions = NULL;  /* owned */
     if (len > LW_RESULTS_MAX_BYTES) {
         PyErr_Format(PyExc_ValueError, "file too large: %zu bytes (the limit is %zu)", len,
                      LW_RESULTS_MAX_BYTES);
         return NULL;
     }
-    if (read_header(&c) < 0 || (p = take(&c, 8, "unit")) == NULL) {
+    if (read_header(&c, &version) < 0 || (p = take(&c, 8, "unit")) == NULL) {
         return NULL;
     }
     bits = load_u64(p);
@@ -544,6 +790,11 @@ lw_parse_results(const unsigned char *buf, size_t len)
     payload = PyDict_New();
     if (payload == NULL || put_item(payload, "unit", PyFloat_FromDouble(unit)) < 0 ||
         put_item(payload, "meta", read_meta(&c)) < 0 ||
+        put_item(payload, "runs", version == 1 ? PyList_New(0) : read_runs(&c)) < 0) {
+        goto error;
+    }
+    columns = version == 1 ? fixed_columns(&layout) : read_columns(&c, &layout);
+    if (columns == NULL || PyDict_SetItemString(payload, "columns", columns) < 0 ||
         read_count(&c, "function count", MIN_FUNCTION, &count) < 0) {
         goto error;
     }
@@ -553,7 +804,7 @@ lw_parse_results(const unsigned char *buf, size_t len)
     }
     for (uint32_t i = 0; i < count; i++) {
         c.at.func = (Py_ssize_t)i;
-        PyObject *func = read_function(&c);  /* owned until stored */
+        PyObject *func = read_function(&c, &layout);  /* owned until stored */
         if (func == NULL) {
             goto error;
         }
@@ -569,9 +820,11 @@ lw_parse_results(const unsigned char *buf, size_t len)
         goto error;
     }
     Py_DECREF(functions);
+    Py_DECREF(columns);
     return payload;
 error:
     Py_XDECREF(functions);
+    Py_XDECREF(columns);
     Py_XDECREF(payload);
     return NULL;
 }
@@ -759,29 +1012,32 @@ pick_fields(PyObject *d, const char *what, const char *const *names, int n_names
     return 0;
 }
 
-/* Appends the meta table. Returns 0, or -1 with TypeError/ValueError naming the entry. */
+/* Appends a table of str to str (meta, or a run's fields), called `what` in messages
+ * ("meta", "runs[2]") and its entries list[i] ("meta[0]", "runs[2].fields[0]"). Returns
+ * 0, or -1 with TypeError/ValueError naming the entry. */
 static int
-put_meta(Buf *b, PyObject *meta)
+put_table(Buf *b, PyObject *table, const char *list, const char *what)
 {
-    Where w = {-1, NULL, 0};
+    Where whole = {-1, what, -1};
+    Where w = {-1, list, 0};
     Py_ssize_t pos = 0;
     PyObject *key, *value;  /* borrowed */
-    if (!PyDict_Check(meta)) {
-        PyErr_Format(PyExc_TypeError, "meta must be a dict, not %.100s", Py_TYPE(meta)->tp_name);
+    if (!PyDict_Check(table)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a dict, not %.100s", what,
+                     Py_TYPE(table)->tp_name);
         return -1;
     }
-    if (put_count(b, PyDict_GET_SIZE(meta), &w, "meta") < 0) {
+    if (put_count(b, PyDict_GET_SIZE(table), &whole, NULL) < 0) {
         return -1;
     }
-    w.list = "meta";
-    while (PyDict_Next(meta, &pos, &key, &value)) {
+    while (PyDict_Next(table, &pos, &key, &value)) {
         if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "meta keys must be str, not %.100s",
+            PyErr_Format(PyExc_TypeError, "%s keys must be str, not %.100s", what,
                          Py_TYPE(key)->tp_name);
             return -1;
         }
         if (!PyUnicode_Check(value)) {
-            PyErr_Format(PyExc_TypeError, "meta[%R] must be str, not %.100s", key,
+            PyErr_Format(PyExc_TypeError, "%s[%R] must be str, not %.100s", what, key,
                          Py_TYPE(value)->tp_name);
             return -1;
         }
@@ -793,10 +1049,137 @@ put_meta(Buf *b, PyObject *meta)
     return 0;
 }
 
-/* Appends a function's lines. Returns 0, or -1 with TypeError/ValueError naming the line
- * (not a 3-item tuple of ints, out of range, a line number given twice). */
+/* Appends the runs (absent: none), a list of dicts of str to str. Returns 0, or -1 with
+ * TypeError/ValueError naming the run. */
 static int
-put_lines(Buf *b, PyObject *lines, Where *w)
+put_runs(Buf *b, PyObject *runs)
+{
+    Where w = {-1, NULL, 0};
+    if (runs == NULL) {
+        return put_u32(b, 0);
+    }
+    if (check_list(runs, &w, "runs") < 0 ||
+        put_count(b, PySequence_Fast_GET_SIZE(runs), &w, "runs") < 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(runs); i++) {
+        char what[32], list[48];
+        (void)snprintf(what, sizeof what, "runs[%zd]", i);
+        (void)snprintf(list, sizeof list, "%s.fields", what);
+        if (put_table(b, PySequence_Fast_GET_ITEM(runs, i), list, what) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The index of the str obj among the n names, or -1 (obj not a str, or none of them). */
+static int
+name_index(PyObject *obj, const char *const *names, int n)
+{
+    for (int i = 0; PyUnicode_Check(obj) && i < n; i++) {
+        if (names[i] != NULL && PyUnicode_CompareWithASCIIString(obj, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Appends the column declarations (absent: the three fixed ones), a list of (name, type,
+ * merge) tuples of str, and fills in layout, whose names borrow from columns. Returns 0, or
+ * -1 with TypeError/ValueError naming the column. */
+static int
+put_columns(Buf *b, PyObject *columns, Layout *layout)
+{
+    Where w = {-1, NULL, 0};
+    PyObject *names[MAX_COLUMNS];  /* borrowed */
+    Py_ssize_t n;
+    layout->n = 0;
+    layout->record = 0;
+    if (columns == NULL) {
+        if (put_u32(b, N_FIXED) < 0) {
+            return -1;
+        }
+        for (int i = 0; i < N_FIXED; i++) {
+            unsigned char *p;
+            PyObject *name = PyUnicode_FromString(FIXED_COLUMNS[i].name);  /* owned */
+            if (name == NULL) {
+                return -1;
+            }
+            int rc = put_str(b, name, &w, "name");
+            Py_DECREF(name);
+            if (rc < 0 || (p = buf_extend(b, 2)) == NULL) {
+                return -1;
+            }
+            p[0] = (unsigned char)FIXED_COLUMNS[i].type;
+            p[1] = (unsigned char)FIXED_COLUMNS[i].merge;
+            layout->name[i] = FIXED_COLUMNS[i].name;
+            layout->type[i] = (unsigned char)FIXED_COLUMNS[i].type;
+            layout->record += TYPE_SIZES[FIXED_COLUMNS[i].type];
+            layout->n = i + 1;
+        }
+        return 0;
+    }
+    if (check_list(columns, &w, "columns") < 0) {
+        return -1;
+    }
+    n = PySequence_Fast_GET_SIZE(columns);
+    if (n < N_FIXED || n > MAX_COLUMNS) {
+        PyErr_Format(PyExc_ValueError, "columns must have %d to %d items, not %zd", N_FIXED,
+                     MAX_COLUMNS, n);
+        return -1;
+    }
+    if (put_u32(b, (uint32_t)n) < 0) {
+        return -1;
+    }
+    w.list = "columns";
+    for (int i = 0; i < (int)n; i++) {
+        PyObject *column = PySequence_Fast_GET_ITEM(columns, i);  /* borrowed */
+        PyObject **items;                                          /* borrowed */
+        unsigned char *p;
+        int type, merge;
+        w.item = i;
+        if ((!PyTuple_Check(column) && !PyList_Check(column)) ||
+            PySequence_Fast_GET_SIZE(column) != 3) {
+            PyErr_Format(PyExc_TypeError, "columns[%d] must be a (name, type, merge) tuple", i);
+            return -1;
+        }
+        items = PySequence_Fast_ITEMS(column);
+        if (!PyUnicode_Check(items[0])) {
+            PyErr_Format(PyExc_TypeError, "columns[%d] name must be str, not %.100s", i,
+                         Py_TYPE(items[0])->tp_name);
+            return -1;
+        }
+        type = name_index(items[1], TYPE_NAMES, N_TYPES);
+        merge = name_index(items[2], MERGE_NAMES, N_MERGES);
+        if (type < 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "columns[%d] type must be 'u32', 'i32', 'u64' or 'i64', not %R", i,
+                         items[1]);
+            return -1;
+        }
+        if (merge < 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "columns[%d] merge must be 'key', 'sum' or 'max', not %R", i, items[2]);
+            return -1;
+        }
+        if (check_column(i, items[0], type, merge, names) < 0 ||
+            put_str(b, items[0], &w, "name") < 0 || (p = buf_extend(b, 2)) == NULL ||
+            add_column(layout, i, items[0], type) < 0) {
+            return -1;
+        }
+        p[0] = (unsigned char)type;
+        p[1] = (unsigned char)merge;
+        names[i] = items[0];
+    }
+    return 0;
+}
+
+/* Appends a function's lines, one record of layout each. Returns 0, or -1 with
+ * TypeError/ValueError naming the line (not a tuple of one int per column, out of range,
+ * a line number given twice). */
+static int
+put_lines(Buf *b, PyObject *lines, Where *w, const Layout *layout)
 {
     char name[NAME_SIZE];
     Py_ssize_t n;
@@ -819,32 +1202,42 @@ put_lines(Buf *b, PyObject *lines, Where *w)
     w->list = "lines";
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = items[i];  /* borrowed */
-        long long lineno, hits, time;
         unsigned char *p;
         w->item = i;
         if (!PyTuple_Check(line) && !PyList_Check(line)) {
             field_name(w, NULL, name, sizeof name);
-            PyErr_Format(PyExc_TypeError, "%s must be a (lineno, hits, time) tuple, not %.100s",
-                         name, Py_TYPE(line)->tp_name);
+            PyErr_Format(PyExc_TypeError, "%s must be a (lineno, hits, time, ...) tuple, "
+                         "not %.100s", name, Py_TYPE(line)->tp_name);
             goto error;
         }
-        if (PySequence_Fast_GET_SIZE(line) != 3) {
+        if (PySequence_Fast_GET_SIZE(line) != layout->n) {
             field_name(w, NULL, name, sizeof name);
-            PyErr_Format(PyExc_ValueError, "%s must have 3 items (lineno, hits, time), not %zd",
-                         name, PySequence_Fast_GET_SIZE(line));
+            PyErr_Format(PyExc_ValueError, "%s must have %d items (one per column), not %zd",
+                         name, layout->n, PySequence_Fast_GET_SIZE(line));
             goto error;
         }
         PyObject **fields = PySequence_Fast_ITEMS(line);  /* borrowed */
-        if (get_int(fields[0], w, "lineno", 0, MAX_LINENO, &lineno) < 0 ||
-            get_int(fields[1], w, "hits", 0, INT64_MAX, &hits) < 0 ||
-            get_int(fields[2], w, "time", INT64_MIN, INT64_MAX, &time) < 0 ||
-            (p = buf_extend(b, LINE_SIZE)) == NULL) {
+        if ((p = buf_extend(b, layout->record)) == NULL) {
             goto error;
         }
-        store_u32(p, (uint32_t)lineno);
-        store_u64(p + 4, (uint64_t)hits);
-        store_u64(p + 12, (uint64_t)time);
-        linenos[i] = (int32_t)lineno;
+        for (int k = 0; k < layout->n; k++) {
+            int type = layout->type[k];
+            long long v;
+            if (get_int(fields[k], w, layout->name[k], TYPE_MIN[type],
+                        k == 0 ? MAX_LINENO : TYPE_MAX[type], &v) < 0) {
+                goto error;
+            }
+            if (TYPE_SIZES[type] == 4) {
+                store_u32(p, (uint32_t)(v & 0xFFFFFFFF));
+            }
+            else {
+                store_u64(p, (uint64_t)v);
+            }
+            p += TYPE_SIZES[type];
+            if (k == 0) {
+                linenos[i] = (int32_t)v;
+            }
+        }
     }
     w->list = NULL;
     repeat = find_repeat(linenos, (size_t)n);
@@ -890,7 +1283,7 @@ put_source(Buf *b, PyObject *source, Where *w)
 
 /* Appends functions[index]. Returns 0, or -1 with TypeError/ValueError naming the field. */
 static int
-put_function(Buf *b, PyObject *func, Py_ssize_t index)
+put_function(Buf *b, PyObject *func, Py_ssize_t index, const Layout *layout)
 {
     static const char *const names[] = {"filename", "first_lineno", "name", "lines", "source"};
     enum { FILENAME, FIRST_LINENO, NAME, LINES, SOURCE, N_FIELDS };
@@ -918,7 +1311,7 @@ put_function(Buf *b, PyObject *func, Py_ssize_t index)
         get_int(fields[FIRST_LINENO], &w, "first_lineno", 0, MAX_LINENO, &first_lineno) < 0 ||
         put_u32(b, (uint32_t)first_lineno) < 0 ||
         put_str(b, fields[NAME], &w, "name") < 0 ||
-        put_lines(b, fields[LINES], &w) < 0 ||
+        put_lines(b, fields[LINES], &w, layout) < 0 ||
         put_source(b, fields[SOURCE], &w) < 0) {
         return -1;
     }
@@ -932,10 +1325,11 @@ put_function(Buf *b, PyObject *func, Py_ssize_t index)
 static int
 put_body(Buf *b, PyObject *payload)
 {
-    static const char *const names[] = {"unit", "meta", "functions"};
-    enum { UNIT, META, FUNCTIONS, N_FIELDS };
+    static const char *const names[] = {"unit", "meta", "functions", "runs", "columns"};
+    enum { UNIT, META, FUNCTIONS, RUNS, COLUMNS, N_FIELDS, N_REQUIRED = RUNS };
     PyObject *fields[N_FIELDS];  /* borrowed */
     Where w = {-1, NULL, 0};
+    Layout layout;
     double unit;
     uint64_t bits;
     if (!PyDict_Check(payload)) {
@@ -946,7 +1340,7 @@ put_body(Buf *b, PyObject *payload)
     if (pick_fields(payload, "payload", names, N_FIELDS, fields) < 0) {
         return -1;
     }
-    for (int i = 0; i < N_FIELDS; i++) {
+    for (int i = 0; i < N_REQUIRED; i++) {
         if (fields[i] == NULL) {
             PyErr_Format(PyExc_ValueError, "payload has no '%s'", names[i]);
             return -1;
@@ -972,13 +1366,14 @@ put_body(Buf *b, PyObject *payload)
         return -1;
     }
     memcpy(&bits, &unit, sizeof bits);
-    if (put_u64(b, bits) < 0 || put_meta(b, fields[META]) < 0 ||
+    if (put_u64(b, bits) < 0 || put_table(b, fields[META], "meta", "meta") < 0 ||
+        put_runs(b, fields[RUNS]) < 0 || put_columns(b, fields[COLUMNS], &layout) < 0 ||
         check_list(fields[FUNCTIONS], &w, "functions") < 0 ||
         put_count(b, PySequence_Fast_GET_SIZE(fields[FUNCTIONS]), &w, "functions") < 0) {
         return -1;
     }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fields[FUNCTIONS]); i++) {
-        if (put_function(b, PySequence_Fast_GET_ITEM(fields[FUNCTIONS], i), i) < 0) {
+        if (put_function(b, PySequence_Fast_GET_ITEM(fields[FUNCTIONS], i), i, &layout) < 0) {
             return -1;
         }
     }

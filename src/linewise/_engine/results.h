@@ -9,8 +9,8 @@
 
 #include "compat.h"
 
-/* The format version this build writes, and the newest it reads. */
-#define LW_RESULTS_VERSION 1
+/* The format version this build writes, and the newest it reads (it reads 1 too). */
+#define LW_RESULTS_VERSION 2
 
 /* Files (and payloads) larger than this are refused: results are kilobytes to megabytes,
  * and the reader holds the whole file in memory. */
