@@ -384,9 +384,10 @@ def test_the_walkthrough_notebook(tmp_path):
              if o.output_type == "display_data" and "text/html" in o.get("data", {})]
     assert len(shown) == 1
     text = shown[0]["data"]["text/plain"]
-    assert "Function: LinearRegression.fit" in text or "Function: fit" in text
-    rows = [line.split() for line in text.splitlines() if "lstsq" in line]
-    assert rows, text
-    shares = [float(r[4]) for r in (line.split() for line in text.splitlines())
-              if len(r) > 5 and r[0].isdigit() and r[1].isdigit()]
-    assert float(rows[0][4]) == max(shares)
+    # fit's own table (the wrapper scikit-learn puts around it has one of its own).
+    table = text[text.index("Function: LinearRegression.fit at line"):].split("Total time:")[0]
+    rows = [line.split() for line in table.splitlines()]
+    rows = [r for r in rows if len(r) > 5 and r[0].isdigit() and r[1].isdigit()]
+    hottest = max(rows, key=lambda r: float(r[4]))
+    assert "lstsq(" in " ".join(hottest), table
+    assert float(hottest[4]) > 50, table
