@@ -43,17 +43,20 @@ from linewise.units import parse_unit
 
 __all__ = ["load_ipython_extension", "Report", "notebook_html"]
 
-#: The iframe's height: about this many pixels per table row, within these bounds (the
-#: page scrolls inside it beyond that).
-ROW_PIXELS, MIN_HEIGHT, MAX_HEIGHT = 22, 240, 720
+#: The iframe's height: the page's header and overview, then about ROW_PIXELS a line
+#: row, up to MAX_HEIGHT (the page scrolls inside the frame beyond that).
+HEADER_PIXELS, ROW_PIXELS, MAX_HEIGHT = 480, 27, 900
 
 
 def notebook_html(stats, skip_zero=False) -> str:
     """The HTML report of `stats` as one embeddable element: the whole page (see
     linewise.reports.html) in an ``<iframe srcdoc>``, scripts allowed, nothing else."""
     page = render_report(stats, title="linewise report", skip_zero=skip_zero)
-    rows = sum(len(func.lines) + 6 for func in stats.select(skip_zero=skip_zero))
-    height = max(MIN_HEIGHT, min(MAX_HEIGHT, 260 + ROW_PIXELS * rows))
+    funcs = stats.select(skip_zero=skip_zero)
+    timed = sum(len(func.lines) for func in funcs)
+    rows = min(10, timed) + sum(max(func.lines, default=func.first_lineno)
+                                - func.first_lineno + 5 for func in funcs)
+    height = min(MAX_HEIGHT, HEADER_PIXELS + ROW_PIXELS * rows)
     return (f'<iframe class="linewise-report" title="linewise report" '
             f'sandbox="allow-scripts" style="width:100%;height:{height}px;border:0" '
             f'srcdoc="{html.escape(page, quote=True)}"></iframe>')
