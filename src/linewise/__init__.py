@@ -7,5 +7,15 @@ from .profiler import LineProfiler  # noqa: E402
 from .reports.text import show_func, show_text  # noqa: E402
 from .explicit import profile  # noqa: E402
 
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext linewise``: registers %lprun, %%lprun and %%lprun_all
+    (linewise.integrations.ipython)."""
+    from .integrations.ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = ["LineProfiler", "LineStats", "ResultsError", "load_stats", "show_text", "show_func",
            "profile"]

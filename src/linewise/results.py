@@ -45,6 +45,12 @@ class LineStats:
     def __repr__(self):
         return f"LineStats({len(self.timings)} functions, unit={self.unit!r})"
 
+    def _repr_html_(self):
+        # Jupyter shows results at the end of a cell as %lprun does: the HTML report.
+        from .integrations.ipython import notebook_html
+
+        return notebook_html(self)
+
     def __eq__(self, other):
         if not isinstance(other, LineStats):
             return NotImplemented

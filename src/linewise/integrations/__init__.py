@@ -14,4 +14,12 @@ so it is part of linewise's core, not a user of it.
 """
 
 #: Documented modules whose public names integrations may import (besides linewise).
-PUBLIC_MODULES = ()
+PUBLIC_MODULES = (
+    "linewise.profiler",       # LineProfiler without importing linewise (whose hook imports us)
+    "linewise.results",        # LineStats: what %lprun -r returns, with the cells' sources
+    "linewise.store",          # dump_stats of a LineStats: %lprun -D
+    "linewise.units",          # parse_unit: %lprun -u takes what linewise view -u does
+    "linewise.reports.text",   # print_report: the text table (terminal IPython, -T)
+    "linewise.reports.color",  # TerminalPainter, use_color: the table in colour
+    "linewise.reports.html",   # render_report: the notebook's HTML report
+)
