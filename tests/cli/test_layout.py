@@ -15,7 +15,7 @@ MAX_LINES = 500
 #   Over 500 lines: <the single concern that needs them>.
 LONG_MARKER = "Over 500 lines:"
 
-# Imports allowed to close a cycle (every other import edge counts).
+# Imports allowed to close a cycle: a lazy import for display only, each with its reason.
 KNOWN_BACK_EDGES: set = {
     # LineStats._repr_html_, called by Jupyter only, renders the notebook's report.
     ("linewise.results", "linewise.integrations.ipython"),
