@@ -14,4 +14,11 @@ so it is part of linewise's core, not a user of it.
 """
 
 #: Documented modules whose public names integrations may import (besides linewise).
-PUBLIC_MODULES = ()
+PUBLIC_MODULES = (
+    # pytest_plugin: --linewise TARGET takes the targets of `linewise run -p` (README: pytest)
+    "linewise.autoprofile",
+    # pytest_plugin: workers' results travel, and the output is written, as .lw files
+    "linewise.store",
+    # pytest_plugin: the run record of the process, beside one run record per test
+    "linewise.provenance",
+)
