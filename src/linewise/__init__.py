@@ -1,4 +1,8 @@
-"""linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler."""
+"""linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler.
+
+PYTEST_DONT_REWRITE: linewise is not test code (pytest would otherwise warn, under
+`linewise run -m pytest`, that it cannot rewrite this already imported package).
+"""
 from ._version import __version__  # noqa: F401
 
 from .explicit import profile  # noqa: E402  (light; LINEWISE=1 must act at import)

@@ -31,7 +31,8 @@ _KEY = "linewise"  # workeroutput key and the plugin names registered below
 _DEFAULT_OUTPUT = os.path.join(".linewise", "pytest.lw")
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser, pluginmanager):
+    _unmark_for_rewrite(pluginmanager)
     group = parser.getgroup("linewise", "line-by-line profiling (linewise)")
     group.addoption("--linewise", action="append", default=[], metavar="TARGET",
                     dest="linewise_targets",
@@ -44,6 +45,22 @@ def pytest_addoption(parser):
                          "rootdir; view them per test with `linewise view --by-test FILE`)")
     group.addoption("--linewise-view", action="store_true", dest="linewise_view",
                     default=False, help="print the line-by-line report in the terminal summary")
+
+
+def _unmark_for_rewrite(pluginmanager):
+    """pytest marks the whole package of an entry-point plugin for assertion rewriting:
+    every linewise module imported later would be loaded by pytest's rewriting hook, not
+    Python's loader. linewise is not test code: take the mark back (the modules imported
+    to load this plugin are light and have no assert). Quietly does nothing if pytest's
+    hook has changed shape."""
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set) and "linewise" in marked:
+        marked.discard("linewise")
+        cache = getattr(hook, "_marked_for_rewrite_cache", None)
+        if isinstance(cache, dict):
+            for name in [n for n in cache if n == "linewise" or n.startswith("linewise.")]:
+                del cache[name]
 
 
 def pytest_configure(config):
