@@ -2,7 +2,8 @@
 
 ``pytest --linewise TARGET`` (repeatable; TARGET as ``linewise run -p`` takes it) profiles
 the targets during the whole session; ``@pytest.mark.linewise(func, ...)`` profiles those
-functions during that test only. The results go to ``--linewise-output`` (default
+functions during that test only (strings are TARGETs too: ``mark.linewise("ops.add")``;
+one object alone: ``mark.linewise.with_args(ops.add)``). The results go to ``--linewise-output`` (default
 ``.linewise/pytest.lw`` under the rootdir); ``--linewise-view`` prints the report in the
 terminal summary.
 
@@ -218,6 +219,11 @@ class _Session:
                 self.tests.append(_test_run(item.nodeid, delta, 1e-9, seconds))
 
     def _marker_profiler(self, item):
+        """A profiler of the marker's functions for this test, or None. A str is a TARGET
+        (as --linewise takes it: "ops.add", "pkg.mod.Class", "pkg"); anything else a
+        function, class or module object. (One object alone must be given with
+        ``pytest.mark.linewise.with_args(func)``: pytest takes a mark called on a single
+        function as decorating it.)"""
         import types
 
         import linewise
@@ -227,14 +233,26 @@ class _Session:
             return None
         profiler = linewise.LineProfiler()
         for func in funcs:
-            if isinstance(func, types.ModuleType):
+            if isinstance(func, str):
+                from linewise.autoprofile import AutoProfile, TargetError, resolve_target
+
+                auto = AutoProfile(profiler)
+                try:
+                    auto.add(resolve_target(func, str(self.config.invocation_params.dir)))
+                except TargetError as exc:
+                    raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.linewise"
+                                            f"({func!r}): {str(exc).partition(': ')[2]}"
+                                            ) from None
+                auto.install()  # registers what is imported already; nothing else is
+                auto.uninstall()
+            elif isinstance(func, types.ModuleType):
                 profiler.add_module(func)
             elif callable(func):
                 profiler.add_callable(func)
             else:
                 raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.linewise takes functions, classes or "
-                    f"modules, not {type(func).__name__} {func!r}")
+                    f"{item.nodeid}: @pytest.mark.linewise takes functions, classes, "
+                    f"modules or TARGET strings, not {type(func).__name__} {func!r}")
         return profiler
 
     def stats(self):

@@ -14,14 +14,14 @@ from ..results import FunctionStats
 from ..source import strip_line_end, visible
 from ..units import format_seconds
 
-__all__ = ["tests_of", "print_by_test", "ByTestError"]
+__all__ = ["split_by_test", "print_by_test", "ByTestError"]
 
 
 class ByTestError(ValueError):
     """The results hold no per-test records, or a broken one."""
 
 
-def tests_of(stats) -> list:
+def split_by_test(stats) -> list:
     """[(node id, seconds, {key: [(lineno, hits, time in stats.unit)]})], as the runs list
     them (a test run in two files, e.g. merged reruns, is summed); seconds: the test's
     wall time (setup, call, teardown)."""
@@ -71,7 +71,7 @@ def _outside(stats, tests) -> dict:
 def print_by_test(stats, stream, top=None, from_disk=None) -> None:
     """Writes the per-test summary of `stats` to `stream`; ByTestError if it has none.
     top: only the `top` slowest tests."""
-    tests = tests_of(stats)
+    tests = split_by_test(stats)
     if not tests:
         raise ByTestError("no per-test results in it (they come from `pytest --linewise "
                           "TARGET` or @pytest.mark.linewise)")
