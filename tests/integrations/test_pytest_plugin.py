@@ -277,6 +277,10 @@ def test_view_by_test_and_merge_keeps_the_split(project):
         assert f"  {test}\n" in text
     assert "test_none" not in text  # it ran no profiled code
     assert "hottest line 8: " in text and "s = add(s, i)" in text  # total's hottest
+    done = _linewise("view", "--by-test", "--top", "1", str(out), cwd=project.path)
+    assert done.returncode == 0, done.stderr
+    assert "(the 1 slowest)" in done.stdout
+    assert sum(f"  {test}\n" in done.stdout for test in PER_TEST_ADD) == 1
     # merged twice with itself: counts doubled, every test still there
     merged = project.path / "merged.lw"
     done = _linewise("merge", str(merged), str(out), str(out), cwd=project.path)

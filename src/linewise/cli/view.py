@@ -32,7 +32,7 @@ class View(Command):
         output.add_argument("--by-test", action="store_true",
                             help="per test (results of pytest --linewise): each test's "
                                  "functions with their time and hottest line, slowest "
-                                 "first (-t N: the N slowest tests)")
+                                 "first (--top N: the N slowest tests)")
         output.add_argument("--json-schema", action="store_true",
                             help="print the JSON Schema of --json's output and exit (no "
                                  "FILE)")
