@@ -198,6 +198,14 @@ def test_nothing_of_linewise_loaded():
     assert "linewise._engine" not in loaded, loaded
     assert "linewise.profiler" not in loaded, loaded
     assert "linewise.autoprofile" not in loaded, loaded
+
+
+def test_linewise_is_not_rewritten():
+    # pytest marks an entry-point plugin's whole package for assertion rewriting; the
+    # plugin takes linewise back: its modules load as Python loads them
+    import linewise.results
+
+    assert type(linewise.results.__loader__).__name__ == "SourceFileLoader"
 ''')
     result = pytester.runpytest_subprocess("--strict-markers")
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
@@ -311,6 +319,16 @@ def test_view_by_test_without_per_test_results(tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"linewise view: error: --by-test: {path}: no per-test results in it (they come "
         "from `pytest --linewise TARGET` or @pytest.mark.linewise)"]
+
+
+def test_run_m_pytest_has_no_rewrite_warning(project):
+    """Under `linewise run -m pytest`, linewise is imported before pytest marks the plugin's
+    package for rewriting: no PytestAssertRewriteWarning about it."""
+    done = _linewise("run", "-p", "ops", "-m", "pytest", "-p", "no:cacheprovider",
+                     cwd=project.path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PytestAssertRewriteWarning" not in done.stdout + done.stderr
+    assert "5 passed in" in done.stdout and "warnings summary" not in done.stdout
 
 
 def test_run_with_xdist_points_to_the_plugin(project):
