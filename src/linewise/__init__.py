@@ -1,12 +1,11 @@
-"""linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler."""
+"""linewise: a line-by-line profiler for Python with a C engine, a drop-in for line_profiler.
+
+PYTEST_DONT_REWRITE: linewise is not test code (pytest would otherwise warn, under
+`linewise run -m pytest`, that it cannot rewrite this already imported package).
+"""
 from ._version import __version__  # noqa: F401
 
-from .results import LineStats, ResultsError  # noqa: E402
-from .store import load_stats  # noqa: E402
-from .profiler import LineProfiler  # noqa: E402
-from .reports.text import show_func, show_text  # noqa: E402
-from .explicit import profile  # noqa: E402
-
+from .explicit import profile  # noqa: E402  (light; LINEWISE=1 must act at import)
 
 
 def load_ipython_extension(ipython):
@@ -19,3 +18,22 @@ def load_ipython_extension(ipython):
 
 __all__ = ["LineProfiler", "LineStats", "ResultsError", "load_stats", "show_text", "show_func",
            "profile"]
+
+# The rest loads on first use (PEP 562), so that importing linewise (as pytest does for
+# its plugin, linewise.integrations.pytest_plugin) does not load the engine.
+_LAZY = {"LineStats": "results", "ResultsError": "results", "load_stats": "store",
+         "LineProfiler": "profiler", "show_text": "reports.text", "show_func": "reports.text"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -389,6 +389,11 @@ def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=
 
 
 def _nothing_profiled(auto, program):
+    if auto.targets and _pytest_xdist(program):
+        names = " ".join(f"--linewise {shlex.quote(t.text)}" for t in auto.targets)
+        return (f"{PROG}: no function was profiled here: pytest -n ran the tests in "
+                f"pytest-xdist worker processes; profile them with the pytest plugin: "
+                f"pytest {names} {shlex.join(program.args)}")
     if auto.targets:
         names = ", ".join(t.text for t in auto.targets)
         return (f"{PROG}: no function was profiled: nothing the program ran came from "
@@ -398,6 +403,24 @@ def _nothing_profiled(auto, program):
     return (f"{PROG}: no function was profiled: mark functions with @profile in the "
             f"program, or name what to profile with -p (for example: {PROG} run -p "
             f"{shlex.quote(str(example))} ...)")
+
+
+def _pytest_xdist(program) -> bool:
+    """True for `-m pytest` with -n/--numprocesses (not 0): xdist runs tests elsewhere."""
+    if program.kind != "module" or program.target not in ("pytest", "py.test"):
+        return False
+    args = list(program.args)
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--numprocesses") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--numprocesses="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-n") and len(arg) > 2 and not arg.startswith("--"):
+            value = arg[2:]
+        else:
+            continue
+        return value.strip() not in ("0", "")
+    return False
 
 
 def _add_sources(stats, profiler, program_code):

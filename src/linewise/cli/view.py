@@ -29,6 +29,10 @@ class View(Command):
         output.add_argument("--json", action="store_true",
                             help="print the results as JSON (its JSON Schema: "
                                  f"{PROG} view --json-schema)")
+        output.add_argument("--by-test", action="store_true",
+                            help="per test (results of pytest --linewise): each test's "
+                                 "functions with their time and hottest line, slowest "
+                                 "first (--top N: the N slowest tests)")
         output.add_argument("--json-schema", action="store_true",
                             help="print the JSON Schema of --json's output and exit (no "
                                  "FILE)")
@@ -52,7 +56,14 @@ class View(Command):
         stats = load_results(opts.files)
         from_disk = opts.source_from_disk
         try:
-            if opts.json:
+            if opts.by_test:
+                from ..reports.by_test import ByTestError, print_by_test
+
+                try:
+                    print_by_test(stats, sys.stdout, top=top, from_disk=from_disk)
+                except ByTestError as exc:
+                    raise CommandError(f"--by-test: {', '.join(opts.files)}: {exc}") from None
+            elif opts.json:
                 from ..reports.json import JSONRangeError, write_json
 
                 try:  # the numbers are checked before anything is written

@@ -17,9 +17,11 @@ so it is part of linewise's core, not a user of it.
 PUBLIC_MODULES = (
     "linewise.profiler",       # LineProfiler without importing linewise (whose hook imports us)
     "linewise.results",        # LineStats: what %lprun -r returns, with the cells' sources
-    "linewise.store",          # dump_stats of a LineStats: %lprun -D
+    "linewise.store",          # dump_stats/load_stats: %lprun -D; the pytest workers' results
     "linewise.units",          # parse_unit: %lprun -u takes what linewise view -u does
     "linewise.reports.text",   # print_report: the text table (terminal IPython, -T)
     "linewise.reports.color",  # TerminalPainter, use_color: the table in colour
     "linewise.reports.html",   # render_report: the notebook's HTML report
+    "linewise.autoprofile",    # pytest --linewise TARGET takes `linewise run -p`'s targets
+    "linewise.provenance",     # the process's run record, beside one run record per test
 )
