@@ -154,7 +154,11 @@ def load_stats(path) -> LineStats:
     shown = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else repr(path)
     from . import lprof
 
-    if lprof.is_lprof(_head(path)):
+    head = _head(path)
+    # A pickle's header; or any file named .lprof but ours (protocol 0 and 1 pickles have
+    # no header: refused by the .lprof reader rather than called a bad .lw magic).
+    if lprof.is_lprof(head) or (head and not head.startswith(b"\x89L")
+                                and _is_lprof_name(path)):
         try:
             return lprof.load_lprof(path)
         except lprof.Refused as exc:
