@@ -131,7 +131,8 @@ def _shown(text) -> str:
 def _prescan(data: bytes) -> None:
     """Raises Refused for the first opcode, global or memo index a LineStats pickle would
     not have; ValueError if the opcodes do not decode."""
-    memo_next = 0        # the index a pickler's next PUT or MEMOIZE gets
+    memo_next = 0        # the index a pickler's next PUT or MEMOIZE gets (Python 2's
+                         # cPickle counts from 1: one ahead is allowed)
     stored = set()       # memo indices holding a string, for naming STACK_GLOBAL's
     strings = {}         # memo index -> str
     recent = []          # the last two strings pushed (STACK_GLOBAL's module and name)
@@ -146,7 +147,7 @@ def _prescan(data: bytes) -> None:
             recent = (recent + [value])[-2:]
         elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
             index = memo_next if name == "MEMOIZE" else arg
-            if index > memo_next:
+            if index > memo_next + 1:
                 raise Refused(f"its memo index {index} skips ahead (a pickler hands out "
                               f"{memo_next} next), which {TIMES}")
             memo_next = max(memo_next, index + 1)

@@ -133,6 +133,21 @@ def test_line_profiler_4_file_loads():
     assert all(t > 0 for lines in stats.timings.values() for _l, _h, t in lines)
 
 
+def test_python2_style_pickle_loads():
+    # What line_profiler 2.x on Python 2 wrote: protocol 2, GLOBAL "line_profiler
+    # LineStats", byte strings, and cPickle's memo counting from 1.
+    data = (b"\x80\x02cline_profiler\nLineStats\nq\x01)\x81q\x02}q\x03("
+            b"U\x07timingsq\x04}q\x05("
+            b"U\x04a.pyq\x06K\x01U\x01fq\x07\x87q\x08"
+            b"]q\t(K\x02K\x03\x8a\x05\x00\xe4\x0bT\x02\x87q\nK\x06K\x03J\xff\xff\xff\xff\x87q\x0be"
+            b"h\x06K\x05U\x01gq\x0c\x87q\r]q\x0eu"  # "a.py" again, from the memo
+            b"U\x04unitq\x0fG" + struct.pack(">d", 1e-6) + b"ub.")
+    stats = lprof.loads(data)
+    assert stats.unit == 1e-6
+    assert stats.timings == {("a.py", 1, "f"): [(2, 3, 10000000000), (6, 3, -1)],
+                             ("a.py", 5, "g"): []}
+
+
 def test_detected_by_content_not_by_name(prog, tmp_path):
     path, _truth = _real_lprof(prog)
     renamed = tmp_path / "results.lw"
