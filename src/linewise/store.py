@@ -21,7 +21,7 @@ from .results import LineStats, ResultsError
 
 __all__ = ["dump_stats", "load_stats"]
 
-def dump_stats(stats: LineStats, path) -> None:
+def dump_stats(stats: LineStats, path, format=None) -> None:
     """Writes `stats` to `path` as linewise writes every file: atomically (a temporary
     file beside the target, renamed into place; an existing file keeps its mode), following
     a symlink to the file it names, and writing through a device or a FIFO instead of
@@ -32,7 +32,18 @@ def dump_stats(stats: LineStats, path) -> None:
     still show code after the file changes or moves. Raises OSError naming the path when
     the file cannot be written (an existing file is then left as it was), TypeError or
     ValueError naming the field when `stats` holds something the format cannot store.
+
+    `format` is "lw" (linewise's results file) or "lprof" (line_profiler's, see
+    linewise.lprof: timings and unit only); None picks "lprof" for a path ending in .lprof.
     """
+    if format is None:
+        format = "lprof" if _is_lprof_name(path) else "lw"
+    if format == "lprof":
+        from .lprof import dump_lprof
+
+        return dump_lprof(stats, path)
+    if format != "lw":
+        raise ValueError(f"format must be 'lw' or 'lprof', not {format!r}")
     columns, extra = _columns_of(stats)
     functions = []
     for key, lines in stats.timings.items():
@@ -112,8 +123,28 @@ def _source_from_file(filename, first_lineno, lines):
     return text[first_lineno - 1:last] or None
 
 
+def _is_lprof_name(path) -> bool:
+    try:
+        name = os.fsdecode(path)
+    except TypeError:
+        return False
+    return name.lower().endswith(".lprof")
+
+
+def _head(path) -> bytes:
+    """The first bytes of the file at `path` (b"" if it cannot be read: the reader says
+    why)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2)
+    except (OSError, TypeError, ValueError):
+        return b""
+
+
 def load_stats(path) -> LineStats:
-    """Reads a results file; raises ResultsError saying what is wrong with it.
+    """Reads a results file, linewise's or line_profiler's (.lprof, told by its first
+    bytes, read without running anything: see linewise.lprof); raises ResultsError
+    saying what is wrong with it.
 
     The message is one line, ``"<path>: <why>"``: the file is missing or unreadable, or it
     is not a valid results file (truncated, corrupt, foreign, a newer format version...).
@@ -121,6 +152,21 @@ def load_stats(path) -> LineStats:
     from .source import visible
 
     shown = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else repr(path)
+    from . import lprof
+
+    head = _head(path)
+    # A pickle's header; or any file named .lprof but ours (protocol 0 and 1 pickles have
+    # no header: refused by the .lprof reader rather than called a bad .lw magic).
+    if lprof.is_lprof(head) or (head and not head.startswith(b"\x89L")
+                                and _is_lprof_name(path)):
+        try:
+            return lprof.load_lprof(path)
+        except lprof.Refused as exc:
+            raise ResultsError(f"refused to load {shown}: {exc}") from None
+        except ResultsError as exc:
+            raise ResultsError(f"{shown}: {exc}") from None
+        except OSError as exc:
+            raise ResultsError(f"{shown}: {exc.strerror or exc}") from None
     try:
         payload = _engine.read_results(path)
     except OSError as exc:

@@ -291,13 +291,14 @@ def check_writable(path, what="results") -> None:
     os.unlink(probe)
 
 
-def save_results(stats, path) -> None:
-    """Writes `stats` to `path`; raises CommandError saying why it could not."""
+def save_results(stats, path, format=None) -> None:
+    """Writes `stats` to `path` (as store.dump_stats: `format` None picks line_profiler's
+    for a .lprof path); raises CommandError saying why it could not."""
     from ..results import ResultsError
     from ..store import dump_stats
 
     try:
-        dump_stats(stats, path)
+        dump_stats(stats, path, format)
     except (OSError, ResultsError) as exc:
         raise CommandError(f"cannot write results to {path}: "
                            f"{getattr(exc, 'strerror', None) or exc}") from None

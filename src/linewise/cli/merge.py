@@ -11,19 +11,25 @@ from .common import (PROG, Command, UsageError, add_common, check_writable, load
 class Merge(Command):
     name = "merge"
     summary = "sum saved results into one file"
-    synopsis = f"{PROG} merge [-f] OUT FILE [FILE...]"
+    synopsis = f"{PROG} merge [-f] [--format lw|lprof] OUT FILE [FILE...]"
 
     def add_parser(self, subparsers):
         parser = subparsers.add_parser(
             self.name, prog=f"{PROG} merge", allow_abbrev=False,
             description="Sums saved results line by line into OUT. OUT holds the sources "
-                        "the FILEs hold; none is read from disk.",
+                        "the FILEs hold; none is read from disk. FILEs may be linewise's "
+                        "(.lw) or line_profiler's (.lprof, told by their content).",
             epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a usage "
                    "error.")
         parser.add_argument("output", metavar="OUT", help="the results file to write")
         parser.add_argument("files", nargs="+", metavar="FILE", help="results files to sum")
         parser.add_argument("-f", "--force", action="store_true",
                             help="overwrite OUT even if it exists and is not one of the FILEs")
+        parser.add_argument("--format", choices=("lw", "lprof"),
+                            help="write OUT as linewise's results file (lw) or as "
+                                 "line_profiler's (lprof: timings and unit only, no sources, "
+                                 "runs or meta; python -m line_profiler reads it); default: "
+                                 "lprof if OUT ends in .lprof, else lw")
         parser.add_argument("-q", "--quiet", action="store_true", help="no message when done")
         add_common(parser, config=False)
         return parser
@@ -37,7 +43,7 @@ class Merge(Command):
                              "overwrite it, or list it among the FILEs to add to it")
         check_writable(out)
         stats = load_results(opts.files)
-        save_results(stats, out)
+        save_results(stats, out, opts.format)
         if not opts.quiet:
             print(f"{PROG}: merged {len(opts.files)} files into {out}", file=sys.stderr)
         return 0
