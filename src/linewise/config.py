@@ -38,6 +38,7 @@ KEYS = {
     "prof-imports": bool,
     "setup": str,
     "traceback": bool,
+    "output-interval": (int, float),
 }
 
 # Cheap test for "this pyproject.toml has something for us" before parsing it, so that a

@@ -56,6 +56,16 @@ class Run(Command):
         return split_run_argv(tokens, self.takes_value)
 
     def run(self, opts, invocation) -> int:
+        if opts.version:
+            from .._version import __version__
+
+            print(f"{PROG} {__version__}")
+            return 0
+        if opts.builtin and not opts.line_by_line:
+            raise UsageError("-b without -l is kernprof's cProfile mode (whole functions, "
+                             "not lines): linewise always profiles line by line with "
+                             "`profile` in builtins, so drop -b; for cProfile use python -m "
+                             "cProfile")
         if opts.program is None:
             raise UsageError("no program to run: give a script, -m module, -c code or - "
                              f"(stdin) (see '{PROG} run --help')")
@@ -70,7 +80,7 @@ class Run(Command):
 
 
 def add_options(parser):
-    parser.add_argument("-o", "--output", metavar="FILE",
+    parser.add_argument("-o", "--output", "--outfile", metavar="FILE",
                         help="where to save the results (default: <script name>.lw in the "
                              "current directory, like prog.py.lw; '-' to not save them)")
     parser.add_argument("-v", "--view", action=argparse.BooleanOptionalAction,
@@ -81,17 +91,49 @@ def add_options(parser):
     parser.add_argument("-p", "--prof-mod", metavar="TARGET", action="append",
                         help="profile every function in TARGET, without editing it: a file, "
                              "a directory, a module, a package, module.function or "
-                             "module.Class (repeatable)")
+                             "module.Class (repeatable; several may be given separated by "
+                             "commas, as kernprof takes them; an empty TARGET drops the "
+                             "ones before it)")
     parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
                         help="also profile the modules the program imports directly "
                              "(except the standard library's)")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
+    parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
+                        const=1.0, type=_interval,
+                        help="also save the results every SECONDS seconds (at least 1; 1 "
+                             "if no number follows) while the program runs, so a run that "
+                             "is killed leaves its last snapshot")
     add_common(parser)
+    parser.add_argument("-V", "--version", action="store_true",
+                        help="print linewise's version and exit")
     # kernprof's flags, accepted so old command lines keep working: -l (line by line) is
-    # what linewise always does, -b (profile in builtins) too.
+    # what linewise always does, -b (profile in builtins) too, but only with -l: alone it
+    # is kernprof's cProfile mode, refused in Run.run.
     parser.add_argument("-l", "--line-by-line", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
+
+
+def _interval(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 1 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, not {text}")
+    return value
+
+
+# Options whose value may be left out (-i): they take the next token only if it is one.
+_OPTIONAL_VALUE = {"-i": _interval, "--output-interval": _interval}
+
+
+def _is_value(option, token):
+    try:
+        _OPTIONAL_VALUE[option](token)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
 
 
 def split_run_argv(tokens, takes_value):
@@ -110,6 +152,9 @@ def split_run_argv(tokens, takes_value):
         if token == "-" or not token.startswith("-"):
             return tokens[:i], _program_token(token, tokens[i + 1:])
         if token.startswith("--"):
+            if token in _OPTIONAL_VALUE:
+                i += 2 if i + 1 < len(tokens) and _is_value(token, tokens[i + 1]) else 1
+                continue
             i += 2 if token in takes_value else 1
             continue
         # A cluster of short options, like -vz or -ofile or -vm module.
@@ -124,6 +169,9 @@ def split_run_argv(tokens, takes_value):
                     what = "a module name" if kind == "module" else "code to run"
                     raise UsageError(f"{option} needs {what}")
                 return before, (kind, tokens[i + 1], tokens[i + 2:])
+            if option in _OPTIONAL_VALUE and j + 1 == len(token):
+                i += 2 if i + 1 < len(tokens) and _is_value(option, tokens[i + 1]) else 1
+                break
             if option in takes_value:
                 i += 1 if j + 1 < len(token) else 2
                 break
@@ -151,6 +199,7 @@ class _Plan:
     output: str | None
     output_path: str | None
     setup: object  # a code object, or None
+    interval: float | None  # -i: seconds between snapshots, or None
 
 
 def _plan(part, settings, command) -> _Plan:
@@ -169,7 +218,14 @@ def _plan(part, settings, command) -> _Plan:
     if output is not None:
         check_writable(output)
         output_path = os.path.abspath(output)
-    return _Plan(settings, command, unit, top, output, output_path, _setup_code(settings))
+    interval = settings.get("output-interval")
+    if interval is not None and settings.from_config("output-interval"):
+        interval = float(interval)
+        if not interval >= 1:
+            raise UsageError(f"{settings.config.path}: output-interval: must be at least "
+                             f"1 second, not {interval:g}")
+    return _Plan(settings, command, unit, top, output, output_path, _setup_code(settings),
+                 interval or None)
 
 
 def _setup_code(settings):
@@ -243,17 +299,67 @@ def run_program(part, settings, command) -> int:
         claim_output(plan.output_path)  # LINEWISE=1 children must not write there
     patch_multiprocessing()  # spawn children see the builtin profile
 
+    snapshots = _Snapshots(plan, profiler)
+
     def on_signal(signum):
         profiler.disable_by_count()
+        snapshots.stop()
         _finish(plan, program, profiler, auto, streams, 0, False, signum=signum)
 
     guard = Guard(on_signal)
     guard.install()
+    snapshots.start()
     status, interrupted = programs.execute(program, module.__dict__, profiler)
     if not guard.owner:  # a forked child returning: the results are the parent's
         return status
+    snapshots.stop()
     with guard.finishing():
         return _finish(plan, program, profiler, auto, streams, status, interrupted)
+
+
+class _Snapshots:
+    """-i/--output-interval: a daemon thread that saves the results so far every
+    `interval` seconds (atomically, as every save is: see store.dump_stats), so that a
+    run killed by SIGKILL still leaves its last snapshot. stop() waits for a save in
+    progress, so the final save at the end is never overwritten by an older one."""
+
+    def __init__(self, plan, profiler):
+        import threading
+
+        self.plan = plan
+        self.profiler = profiler
+        self.interval = plan.interval if plan.output_path is not None else None
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def start(self):
+        import threading
+
+        if self.interval is None:
+            return
+        self.thread = threading.Thread(target=self._loop, name="linewise-snapshots",
+                                       daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stopping.wait(self.interval):
+            stats = self.profiler.get_stats()
+            if not stats.timings:
+                continue
+            stats.meta["command"] = shlex.join(self.plan.command)
+            try:
+                save_results(stats, self.plan.output_path)
+            except CommandError as exc:  # said once, then no more snapshots
+                print(f"{PROG}: warning: snapshot not saved: {exc}", file=sys.stderr)
+                return
+
+    def stop(self):
+        import threading
+
+        self.stopping.set()
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
 
 def _profiler_for(settings):
@@ -264,7 +370,7 @@ def _profiler_for(settings):
     profiler = LineProfiler()
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
-    for text in settings.get("prof-mod") or ():
+    for text in prof_mod_targets(settings.get("prof-mod") or (), base):
         try:
             auto.add(resolve_target(text, base_dir=base))
         except TargetError as exc:
@@ -272,6 +378,23 @@ def _profiler_for(settings):
     if auto:
         auto.install()
     return profiler, auto
+
+
+def prof_mod_targets(values, base=None) -> list:
+    """The -p targets of the -p values, as kernprof reads them: a value may hold several
+    separated by commas, and an empty value drops the targets before it. A value that
+    names an existing file or directory is one target even if its name has a comma."""
+    targets = []
+    for value in values:
+        if not value.strip():
+            targets.clear()
+            continue
+        path = os.path.join(base, value) if base else value
+        if "," in value and not os.path.exists(path):
+            targets.extend(piece.strip() for piece in value.split(",") if piece.strip())
+        else:
+            targets.append(value)
+    return targets
 
 
 def _add_imports(auto, program):
