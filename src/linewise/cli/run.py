@@ -18,6 +18,7 @@ from ..reports.text import print_report
 from .common import (PROG, Command, CommandError, Settings, UsageError, add_common,
                      add_report_options, check_writable, flush, load_config,
                      save_results, silence_stdout, takes_value)
+from .kernprof import OPTIONAL_VALUE, Snapshots, interval, is_value, prof_mod_targets
 
 DESCRIPTION = """\
 Runs a Python program under the line profiler, as `python` would run it (as __main__, with
@@ -74,6 +75,8 @@ class Run(Command):
         if settings.flag("traceback"):
             invocation.traceback = True
         if not settings.flag("quiet"):
+            for note in config.notes:
+                print(f"{PROG}: note: {note}", file=sys.stderr)
             for warning in config.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
@@ -100,7 +103,7 @@ def add_options(parser):
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
-                        const=1.0, type=_interval,
+                        const=1.0, type=interval,
                         help="also save the results every SECONDS seconds (at least 1; 1 "
                              "if no number follows) while the program runs, so a run that "
                              "is killed leaves its last snapshot")
@@ -112,28 +115,6 @@ def add_options(parser):
     # is kernprof's cProfile mode, refused in Run.run.
     parser.add_argument("-l", "--line-by-line", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
-
-
-def _interval(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 1 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be at least 1 second, not {text}")
-    return value
-
-
-# Options whose value may be left out (-i): they take the next token only if it is one.
-_OPTIONAL_VALUE = {"-i": _interval, "--output-interval": _interval}
-
-
-def _is_value(option, token):
-    try:
-        _OPTIONAL_VALUE[option](token)
-    except argparse.ArgumentTypeError:
-        return False
-    return True
 
 
 def split_run_argv(tokens, takes_value):
@@ -152,8 +133,8 @@ def split_run_argv(tokens, takes_value):
         if token == "-" or not token.startswith("-"):
             return tokens[:i], _program_token(token, tokens[i + 1:])
         if token.startswith("--"):
-            if token in _OPTIONAL_VALUE:
-                i += 2 if i + 1 < len(tokens) and _is_value(token, tokens[i + 1]) else 1
+            if token in OPTIONAL_VALUE:
+                i += 2 if i + 1 < len(tokens) and is_value(token, tokens[i + 1]) else 1
                 continue
             i += 2 if token in takes_value else 1
             continue
@@ -169,8 +150,8 @@ def split_run_argv(tokens, takes_value):
                     what = "a module name" if kind == "module" else "code to run"
                     raise UsageError(f"{option} needs {what}")
                 return before, (kind, tokens[i + 1], tokens[i + 2:])
-            if option in _OPTIONAL_VALUE and j + 1 == len(token):
-                i += 2 if i + 1 < len(tokens) and _is_value(option, tokens[i + 1]) else 1
+            if option in OPTIONAL_VALUE and j + 1 == len(token):
+                i += 2 if i + 1 < len(tokens) and is_value(option, tokens[i + 1]) else 1
                 break
             if option in takes_value:
                 i += 1 if j + 1 < len(token) else 2
@@ -299,7 +280,7 @@ def run_program(part, settings, command) -> int:
         claim_output(plan.output_path)  # LINEWISE=1 children must not write there
     patch_multiprocessing()  # spawn children see the builtin profile
 
-    snapshots = _Snapshots(plan, profiler)
+    snapshots = Snapshots(plan.interval, plan.output_path, plan.command, profiler)
 
     def on_signal(signum):
         profiler.disable_by_count()
@@ -316,50 +297,6 @@ def run_program(part, settings, command) -> int:
     with guard.finishing():
         return _finish(plan, program, profiler, auto, streams, status, interrupted)
 
-
-class _Snapshots:
-    """-i/--output-interval: a daemon thread that saves the results so far every
-    `interval` seconds (atomically, as every save is: see store.dump_stats), so that a
-    run killed by SIGKILL still leaves its last snapshot. stop() waits for a save in
-    progress, so the final save at the end is never overwritten by an older one."""
-
-    def __init__(self, plan, profiler):
-        import threading
-
-        self.plan = plan
-        self.profiler = profiler
-        self.interval = plan.interval if plan.output_path is not None else None
-        self.stopping = threading.Event()
-        self.thread = None
-
-    def start(self):
-        import threading
-
-        if self.interval is None:
-            return
-        self.thread = threading.Thread(target=self._loop, name="linewise-snapshots",
-                                       daemon=True)
-        self.thread.start()
-
-    def _loop(self):
-        while not self.stopping.wait(self.interval):
-            stats = self.profiler.get_stats()
-            if not stats.timings:
-                continue
-            stats.meta["command"] = shlex.join(self.plan.command)
-            try:
-                save_results(stats, self.plan.output_path)
-            except CommandError as exc:  # said once, then no more snapshots
-                print(f"{PROG}: warning: snapshot not saved: {exc}", file=sys.stderr)
-                return
-
-    def stop(self):
-        import threading
-
-        self.stopping.set()
-        thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
 
 
 def _profiler_for(settings):
@@ -378,23 +315,6 @@ def _profiler_for(settings):
     if auto:
         auto.install()
     return profiler, auto
-
-
-def prof_mod_targets(values, base=None) -> list:
-    """The -p targets of the -p values, as kernprof reads them: a value may hold several
-    separated by commas, and an empty value drops the targets before it. A value that
-    names an existing file or directory is one target even if its name has a comma."""
-    targets = []
-    for value in values:
-        if not value.strip():
-            targets.clear()
-            continue
-        path = os.path.join(base, value) if base else value
-        if "," in value and not os.path.exists(path):
-            targets.extend(piece.strip() for piece in value.split(",") if piece.strip())
-        else:
-            targets.append(value)
-    return targets
 
 
 def _add_imports(auto, program):

@@ -21,7 +21,7 @@ class View(Command):
                         "by line.",
             epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
         parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
-        add_report_options(parser)
+        add_report_options(parser, view_letters=True)
         add_source_option(parser)
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
