@@ -436,3 +436,30 @@ def test_same_hits_as_kernprof(work):
     assert ours.returncode == 0, ours.stderr
     assert table_hits(ours.stdout) == table_hits(theirs.stdout) == {
         "work": {3: 1, 4: 101, 5: 100, 6: 1}}
+
+
+def test_view_markdown_tables(work):
+    (work / "md.py").write_text(textwrap.dedent("""\
+        @profile
+        def pipes(a, b):
+            c = a | b  # a `pipe`
+            return c
+
+        for i in range(3):
+            pipes(i, 1)
+    """))
+    assert lw("run", "-q", "md.py", cwd=work).returncode == 0
+    result = lw("view", "--markdown", "-m", "md.py.lw", cwd=work)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Timer unit: 1e-09 s\n\n### `pipes`\n")
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    table = [r for r in rows if re.match(r"\| \d+ \|", r)]
+    # Every row has its seven cell borders: the program's own | is escaped.
+    assert all(len(re.findall(r"(?<!\\)\|", r)) == 7 for r in table), table
+    assert [r.split(" | ")[:2] for r in table] == [
+        ["| 1", ""], ["| 2", ""], ["| 3", "3"], ["| 4", "3"]]
+    assert "``     c = a \\| b  # a `pipe` ``" in table[2]
+    assert re.search(r"^\| \d+\.\d{6} \| `pipes` \| `\S*md\.py`:1 \|$", out, re.MULTILINE)
+    both = lw("view", "--markdown", "--html", "x.html", "md.py.lw", cwd=work)
+    assert "not allowed with argument" in one_error_line(both)

@@ -29,6 +29,9 @@ class View(Command):
         output.add_argument("--json", action="store_true",
                             help="print the results as JSON (its JSON Schema: "
                                  f"{PROG} view --json-schema)")
+        output.add_argument("--markdown", action="store_true",
+                            help="print the report as Markdown tables (for an issue or a "
+                                 "pull request)")
         output.add_argument("--json-schema", action="store_true",
                             help="print the JSON Schema of --json's output and exit (no "
                                  "FILE)")
@@ -61,6 +64,12 @@ class View(Command):
                                skip_zero=settings.flag("skip-zero"))
                 except JSONRangeError as exc:  # a time that is not finite in seconds
                     raise CommandError(f"cannot write JSON: {exc}") from None
+            elif opts.markdown:
+                from ..reports.markdown import write_markdown
+
+                write_markdown(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
+                               sort=settings.flag("sort"), top=top, from_disk=from_disk,
+                               summary=settings.flag("summary"))
             elif opts.html is not None:
                 from ..reports.html import write_report
 
