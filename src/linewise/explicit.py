@@ -5,12 +5,15 @@ and nothing is paid per call (the decorator returns the function itself), unless
 
 * the program runs under ``linewise run`` (which also puts this object in builtins as
   ``profile``, kernprof's convention): the runner collects, saves and reports; or
-* ``LINEWISE=1`` is in the environment when linewise is imported, or the program calls
+* ``LINEWISE=1`` (or line_profiler's ``LINE_PROFILE=1``) is in the environment when
+  linewise is imported, or the program calls
   ``profile.enable()``: this process collects from then on, and at exit the report is
   printed and the results are written (``LINEWISE_OUTPUT``, default ``<program>.lw``).
 
 Once on, profiling stays on for the rest of the process (functions marked before that are
-picked up too), so the marked functions are returned unwrapped either way.
+picked up too), so the marked functions are returned unwrapped either way; as with
+kernprof's ``profile``, ``disable()``/``enable()`` and ``with profile:`` pause and resume
+it, counted (each disable() undoes one enable()).
 """
 from __future__ import annotations
 

@@ -29,7 +29,10 @@ builtins, kernprof's convention; `from linewise import profile` works too) or wi
 EPILOG = """\
 Options after the program name belong to the program. Settings can also come from
 [tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
-unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup; flags win.
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup, output-interval; flags
+win. Without [tool.linewise], a pyproject.toml's [tool.line_profiler.kernprof] is read
+(said on stderr). kernprof's spellings work: -l, -lb (-b alone, kernprof's cProfile mode,
+is refused), -p a,b, -i, --outfile, --summarize, -r/--rich, -V.
 
 Exit status: the program's (1 for an uncaught exception, 130 after Ctrl-C); 2 for a usage
 error; 1 for a syntax error in the program or results that could not be written. On a
