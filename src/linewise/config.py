@@ -38,6 +38,29 @@ KEYS = {
     "prof-imports": bool,
     "setup": str,
     "traceback": bool,
+    "output-interval": (int, float),
+}
+
+# line_profiler's kernprof table, read when a pyproject.toml has no [tool.linewise]: its
+# keys -> (linewise's key, the value from kernprof's); None: no meaning for linewise. Its
+# line-by-line and builtin are what linewise always does (not noted).
+_KERNPROF_TABLE = re.compile(
+    r"""^\s*\[\s*tool\s*\.\s*["']?line_profiler["']?\s*\.\s*["']?kernprof["']?\s*\]""",
+    re.MULTILINE)
+_KERNPROF_KEYS = {
+    "outfile": lambda v: ("output", v or None),
+    "verbose": lambda v: ("view", True) if isinstance(v, int) and v > 0 and v is not True
+    else ("quiet", True) if isinstance(v, int) and v < 0 else (None, None),
+    "rich": lambda v: ("color", "always") if v is True else (None, None),
+    "skip-zero": lambda v: ("skip-zero", v),
+    "summarize": lambda v: ("summary", v),
+    "prof-imports": lambda v: ("prof-imports", v),
+    "prof-mod": lambda v: ("prof-mod", v or None),
+    "setup": lambda v: ("setup", v or None),
+    "unit": lambda v: ("unit", v),
+    "output-interval": lambda v: ("output-interval", v or None),
+    "line-by-line": lambda v: (None, None),
+    "builtin": lambda v: (None, None),
 }
 
 # Cheap test for "this pyproject.toml has something for us" before parsing it, so that a
@@ -57,6 +80,7 @@ class Config:
         self.path = path
         self.values = dict(values or {})
         self.warnings = list(warnings)
+        self.notes: list = []  # said on stderr unless quiet (e.g. which table was read)
 
     @property
     def directory(self) -> str:
@@ -83,10 +107,11 @@ def find_config(start=None) -> str | None:
                 return path
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
-                    if _MENTIONS_US.search(f.read()):
-                        return path
+                    text = f.read()
             except OSError:
                 continue
+            if _MENTIONS_US.search(text) or _KERNPROF_TABLE.search(text):
+                return path
         parent = os.path.dirname(here)
         if parent == here:
             return None
@@ -105,16 +130,46 @@ def load_config(path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     is_pyproject = os.path.basename(path) == "pyproject.toml"
-    if is_pyproject and not _MENTIONS_US.search(text):
+    if is_pyproject and not _MENTIONS_US.search(text) and not _KERNPROF_TABLE.search(text):
         return Config(path, {})
     try:
         document = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = document.get("tool", {}).get("linewise") if isinstance(document.get("tool"), dict) else None
+    tool = document.get("tool") if isinstance(document.get("tool"), dict) else {}
+    table = tool.get("linewise")
+    if table is None and is_pyproject:
+        kernprof = tool.get("line_profiler", {})
+        kernprof = kernprof.get("kernprof") if isinstance(kernprof, dict) else None
+        if isinstance(kernprof, dict):
+            return _from_kernprof(path, kernprof)
     if table is None and not is_pyproject:
         table = {k: v for k, v in document.items() if k != "tool"}
     return _validate(path, table or {})
+
+
+def _from_kernprof(path, table: dict) -> Config:
+    """The settings of line_profiler's [tool.line_profiler.kernprof] table, as linewise's
+    (checked as [tool.linewise]'s are), with a note saying they were read and which keys
+    mean nothing here."""
+    mapped, ignored = {}, []
+    for key, value in table.items():
+        convert = _KERNPROF_KEYS.get(str(key).replace("_", "-"))
+        if convert is None:
+            ignored.append(str(key))
+            continue
+        name, new = convert(value)
+        if name is not None and new is not None:
+            mapped[name] = new
+    color = mapped.pop("color", None)
+    config = _validate(path, mapped)
+    if color is not None:
+        config.values["color"] = color
+    note = f"read [tool.line_profiler.kernprof] from {path} (there is no [tool.linewise])"
+    if ignored:
+        note += f"; ignored, no meaning for linewise: {', '.join(ignored)}"
+    config.notes.append(note)
+    return config
 
 
 def _validate(path, table: dict) -> Config:

@@ -5,12 +5,15 @@ and nothing is paid per call (the decorator returns the function itself), unless
 
 * the program runs under ``linewise run`` (which also puts this object in builtins as
   ``profile``, kernprof's convention): the runner collects, saves and reports; or
-* ``LINEWISE=1`` is in the environment when linewise is imported, or the program calls
+* ``LINEWISE=1`` (or line_profiler's ``LINE_PROFILE=1``) is in the environment when
+  linewise is imported, or the program calls
   ``profile.enable()``: this process collects from then on, and at exit the report is
   printed and the results are written (``LINEWISE_OUTPUT``, default ``<program>.lw``).
 
 Once on, profiling stays on for the rest of the process (functions marked before that are
-picked up too), so the marked functions are returned unwrapped either way.
+picked up too), so the marked functions are returned unwrapped either way; as with
+kernprof's ``profile``, ``disable()``/``enable()`` and ``with profile:`` pause and resume
+it, counted (each disable() undoes one enable()).
 """
 from __future__ import annotations
 
@@ -115,8 +118,11 @@ class Profile:
     def enable(self, output=None, *, report=True):
         """Profiles the marked functions from now on; at exit, prints the report (unless
         `report` is false) and writes the results to `output` (see explicit_output_path;
-        "-" for none). Under `linewise run` the runner's options apply instead."""
+        "-" for none). Under `linewise run` the runner's options apply instead, and
+        enable() and disable() count as kernprof's do (the program runs with profiling on
+        once; each disable() undoes one enable())."""
         if self._runner:
+            self._profiler.enable_by_count()
             return
         from ._lineage import claim_output, taken_outputs
 
@@ -146,8 +152,20 @@ class Profile:
 
     def disable(self):
         """Stops collecting (what was collected is still reported and written at exit)."""
-        if self._profiler is not None and not self._runner:
+        if self._profiler is not None:
             self._profiler.disable_by_count()
+
+    def __enter__(self):
+        """``with profile:`` profiles the marked functions inside the block, as kernprof's
+        profile does (counted like enable()/disable(); nothing when profiling is off)."""
+        if self._profiler is not None:
+            self._profiler.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._profiler is not None:
+            self._profiler.disable_by_count()
+        return False
 
     def _start(self, profiler):
         self._profiler = profiler
@@ -301,7 +319,9 @@ profile = Profile()
 def _auto_enable():
     from . import _lineage
 
-    if (os.environ.get("LINEWISE", "").strip().lower() in _TRUE
+    # LINE_PROFILE=1 is line_profiler's switch for the same thing.
+    if (any(os.environ.get(name, "").strip().lower() in _TRUE
+            for name in ("LINEWISE", "LINE_PROFILE"))
             and not _lineage.spawned_by_runner):
         profile.enable()
 

@@ -189,22 +189,54 @@ class LineProfiler:
         return True
 
     def add_class(self, cls) -> int:
-        """Profiles every method of `cls` and of the classes nested in it."""
+        """Profiles the methods of `cls` and of the classes in it. Returns what
+        line_profiler's add_class returns: how many of its members were added (see
+        _add_namespace)."""
         if not isinstance(cls, type):
             raise TypeError(f"add_class() needs a class, not {type(cls).__name__}")
-        return self.add_callable(cls) if _functions_of(cls, set()) else 0
+        return self._add_namespace(cls, set())
 
     def add_module(self, module) -> int:
-        """Profiles every function and class defined in `module` (not the ones it imports)."""
+        """Profiles the functions and classes defined in `module` (not the ones it imports).
+        Returns what line_profiler's add_module returns: how many of its members were
+        added (see _add_namespace)."""
         if not isinstance(module, types.ModuleType):
             raise TypeError(f"add_module() needs a module, not {type(module).__name__}")
-        added = 0
-        for value in list(vars(module).values()):
-            if getattr(value, "__module__", None) != module.__name__:
+        return self._add_namespace(module, set())
+
+    def _add_namespace(self, namespace, seen: set) -> int:
+        """Adds the members of a module or class that belong to it, and returns how many
+        members were added, counted as line_profiler counts them: one per member (a
+        function, a property, a partial, a class with something added inside it),
+        however many code objects it holds. A member belongs to a class if it comes from
+        the class's module; to a module if it comes from that module, a submodule of it or,
+        for a module in a package, the package. Submodules are not walked."""
+        if isinstance(namespace, type):
+            home = namespace.__module__
+            belongs = lambda name: name == home  # noqa: E731
+        else:
+            home = namespace.__name__
+            parent = home.rpartition(".")[0]
+            belongs = lambda name: (name == home or name.startswith(home + ".")  # noqa: E731
+                                    or bool(parent) and (name == parent
+                                                         or name.startswith(parent + ".")))
+        count = 0
+        for value in list(vars(namespace).values()):
+            if id(value) in seen or isinstance(value, types.ModuleType):
                 continue
-            if isinstance(value, (type, types.FunctionType)) and _functions_of(value, set()):
-                added += self.add_callable(value)
-        return added
+            seen.add(id(value))
+            if isinstance(value, type):
+                if belongs(getattr(value, "__module__", None) or "") and \
+                        self._add_namespace(value, seen):
+                    count += 1
+                continue
+            funcs = [f for f in _functions_of(value, set())
+                     if belongs(getattr(f, "__module__", None) or "")]
+            for func in funcs:
+                if self.add_code(func.__code__, _qualname(func)):
+                    self.functions.append(func)
+            count += bool(funcs)
+        return count
 
     # -- turning it on and off ---------------------------------------------------------
 

@@ -197,15 +197,19 @@ def add_common(parser, config=True):
                         help="show a traceback for linewise's own errors")
 
 
-def add_report_options(parser):
+def add_report_options(parser, view_letters=False):
+    """The report's options. view_letters: also `python -m line_profiler`'s short forms
+    -m (--summarize) and -t (--sort), which `linewise run` cannot have (-m is a module)."""
     parser.add_argument("-u", "--unit", metavar="UNIT",
                         help="time unit of the report: seconds (1e-3) or s, ms, us, ns "
                              "(default: the timer's)")
     parser.add_argument("-z", "--skip-zero", action=argparse.BooleanOptionalAction,
                         help="leave out functions that never ran")
-    parser.add_argument("--summary", action=argparse.BooleanOptionalAction,
+    parser.add_argument(*(["-m"] if view_letters else []), "--summary", "--summarize",
+                        action=argparse.BooleanOptionalAction,
                         help="also print a summary, one line per function")
-    parser.add_argument("--sort", action=argparse.BooleanOptionalAction,
+    parser.add_argument(*(["-t"] if view_letters else []), "--sort",
+                        action=argparse.BooleanOptionalAction,
                         help="order functions by total time, the longest last")
     parser.add_argument("--top", metavar="N", type=positive_int,
                         help="only the N functions with the most time")
@@ -224,6 +228,8 @@ def add_color_option(parser):
     parser.add_argument("--color", metavar="WHEN", choices=("auto", "always", "never"),
                         help="colour the report: auto (the default: on a terminal, unless "
                              "NO_COLOR is set), always or never")
+    parser.add_argument("-r", "--rich", dest="color", action="store_const", const="always",
+                        help="kernprof's and line_profiler's spelling of --color=always")
 
 
 # -- results files and pages -------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..reports.text import print_report
 from .common import (PROG, Command, CommandError, Settings, UsageError, add_common,
                      add_report_options, check_writable, flush, load_config,
                      save_results, silence_stdout, takes_value)
+from .kernprof import OPTIONAL_VALUE, Snapshots, interval, is_value, prof_mod_targets
 
 DESCRIPTION = """\
 Runs a Python program under the line profiler, as `python` would run it (as __main__, with
@@ -28,7 +29,10 @@ builtins, kernprof's convention; `from linewise import profile` works too) or wi
 EPILOG = """\
 Options after the program name belong to the program. Settings can also come from
 [tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
-unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup; flags win.
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup, output-interval; flags
+win. Without [tool.linewise], a pyproject.toml's [tool.line_profiler.kernprof] is read
+(said on stderr). kernprof's spellings work: -l, -lb (-b alone, kernprof's cProfile mode,
+is refused), -p a,b, -i, --outfile, --summarize, -r/--rich, -V.
 
 Exit status: the program's (1 for an uncaught exception, 130 after Ctrl-C); 2 for a usage
 error; 1 for a syntax error in the program or results that could not be written. On a
@@ -56,6 +60,16 @@ class Run(Command):
         return split_run_argv(tokens, self.takes_value)
 
     def run(self, opts, invocation) -> int:
+        if opts.version:
+            from .._version import __version__
+
+            print(f"{PROG} {__version__}")
+            return 0
+        if opts.builtin and not opts.line_by_line:
+            raise UsageError("-b without -l is kernprof's cProfile mode (whole functions, "
+                             "not lines): linewise always profiles line by line with "
+                             "`profile` in builtins, so drop -b; for cProfile use python -m "
+                             "cProfile")
         if opts.program is None:
             raise UsageError("no program to run: give a script, -m module, -c code or - "
                              f"(stdin) (see '{PROG} run --help')")
@@ -64,13 +78,15 @@ class Run(Command):
         if settings.flag("traceback"):
             invocation.traceback = True
         if not settings.flag("quiet"):
+            for note in config.notes:
+                print(f"{PROG}: note: {note}", file=sys.stderr)
             for warning in config.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
 
 
 def add_options(parser):
-    parser.add_argument("-o", "--output", metavar="FILE",
+    parser.add_argument("-o", "--output", "--outfile", metavar="FILE",
                         help="where to save the results (default: <script name>.lw in the "
                              "current directory, like prog.py.lw; '-' to not save them)")
     parser.add_argument("-v", "--view", action=argparse.BooleanOptionalAction,
@@ -81,15 +97,25 @@ def add_options(parser):
     parser.add_argument("-p", "--prof-mod", metavar="TARGET", action="append",
                         help="profile every function in TARGET, without editing it: a file, "
                              "a directory, a module, a package, module.function or "
-                             "module.Class (repeatable)")
+                             "module.Class (repeatable; several may be given separated by "
+                             "commas, as kernprof takes them; an empty TARGET drops the "
+                             "ones before it)")
     parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
                         help="also profile the modules the program imports directly "
                              "(except the standard library's)")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
+    parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
+                        const=1.0, type=interval,
+                        help="also save the results every SECONDS seconds (at least 1; 1 "
+                             "if no number follows) while the program runs, so a run that "
+                             "is killed leaves its last snapshot")
     add_common(parser)
+    parser.add_argument("-V", "--version", action="store_true",
+                        help="print linewise's version and exit")
     # kernprof's flags, accepted so old command lines keep working: -l (line by line) is
-    # what linewise always does, -b (profile in builtins) too.
+    # what linewise always does, -b (profile in builtins) too, but only with -l: alone it
+    # is kernprof's cProfile mode, refused in Run.run.
     parser.add_argument("-l", "--line-by-line", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-b", "--builtin", action="store_true", help=argparse.SUPPRESS)
 
@@ -110,6 +136,9 @@ def split_run_argv(tokens, takes_value):
         if token == "-" or not token.startswith("-"):
             return tokens[:i], _program_token(token, tokens[i + 1:])
         if token.startswith("--"):
+            if token in OPTIONAL_VALUE:
+                i += 2 if i + 1 < len(tokens) and is_value(token, tokens[i + 1]) else 1
+                continue
             i += 2 if token in takes_value else 1
             continue
         # A cluster of short options, like -vz or -ofile or -vm module.
@@ -124,6 +153,9 @@ def split_run_argv(tokens, takes_value):
                     what = "a module name" if kind == "module" else "code to run"
                     raise UsageError(f"{option} needs {what}")
                 return before, (kind, tokens[i + 1], tokens[i + 2:])
+            if option in OPTIONAL_VALUE and j + 1 == len(token):
+                i += 2 if i + 1 < len(tokens) and is_value(option, tokens[i + 1]) else 1
+                break
             if option in takes_value:
                 i += 1 if j + 1 < len(token) else 2
                 break
@@ -151,6 +183,7 @@ class _Plan:
     output: str | None
     output_path: str | None
     setup: object  # a code object, or None
+    interval: float | None  # -i: seconds between snapshots, or None
 
 
 def _plan(part, settings, command) -> _Plan:
@@ -169,7 +202,14 @@ def _plan(part, settings, command) -> _Plan:
     if output is not None:
         check_writable(output)
         output_path = os.path.abspath(output)
-    return _Plan(settings, command, unit, top, output, output_path, _setup_code(settings))
+    interval = settings.get("output-interval")
+    if interval is not None and settings.from_config("output-interval"):
+        interval = float(interval)
+        if not interval >= 1:
+            raise UsageError(f"{settings.config.path}: output-interval: must be at least "
+                             f"1 second, not {interval:g}")
+    return _Plan(settings, command, unit, top, output, output_path, _setup_code(settings),
+                 interval or None)
 
 
 def _setup_code(settings):
@@ -243,17 +283,23 @@ def run_program(part, settings, command) -> int:
         claim_output(plan.output_path)  # LINEWISE=1 children must not write there
     patch_multiprocessing()  # spawn children see the builtin profile
 
+    snapshots = Snapshots(plan.interval, plan.output_path, plan.command, profiler)
+
     def on_signal(signum):
         profiler.disable_by_count()
+        snapshots.stop()
         _finish(plan, program, profiler, auto, streams, 0, False, signum=signum)
 
     guard = Guard(on_signal)
     guard.install()
+    snapshots.start()
     status, interrupted = programs.execute(program, module.__dict__, profiler)
     if not guard.owner:  # a forked child returning: the results are the parent's
         return status
+    snapshots.stop()
     with guard.finishing():
         return _finish(plan, program, profiler, auto, streams, status, interrupted)
+
 
 
 def _profiler_for(settings):
@@ -264,7 +310,7 @@ def _profiler_for(settings):
     profiler = LineProfiler()
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
-    for text in settings.get("prof-mod") or ():
+    for text in prof_mod_targets(settings.get("prof-mod") or (), base):
         try:
             auto.add(resolve_target(text, base_dir=base))
         except TargetError as exc:

@@ -21,7 +21,7 @@ class View(Command):
                         "by line.",
             epilog="Exit status: 0; 1 if a file cannot be read; 2 for a usage error.")
         parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
-        add_report_options(parser)
+        add_report_options(parser, view_letters=True)
         add_source_option(parser)
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
@@ -33,6 +33,9 @@ class View(Command):
                             help="per test (results of pytest --linewise): each test's "
                                  "functions with their time and hottest line, slowest "
                                  "first (--top N: the N slowest tests)")
+        output.add_argument("--markdown", action="store_true",
+                            help="print the report as Markdown tables (for an issue or a "
+                                 "pull request)")
         output.add_argument("--json-schema", action="store_true",
                             help="print the JSON Schema of --json's output and exit (no "
                                  "FILE)")
@@ -72,6 +75,12 @@ class View(Command):
                                skip_zero=settings.flag("skip-zero"))
                 except JSONRangeError as exc:  # a time that is not finite in seconds
                     raise CommandError(f"cannot write JSON: {exc}") from None
+            elif opts.markdown:
+                from ..reports.markdown import write_markdown
+
+                write_markdown(stats, sys.stdout, unit=unit, skip_zero=settings.flag("skip-zero"),
+                               sort=settings.flag("sort"), top=top, from_disk=from_disk,
+                               summary=settings.flag("summary"))
             elif opts.html is not None:
                 from ..reports.html import write_report
 
