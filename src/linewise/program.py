@@ -226,7 +226,7 @@ def run_setup(code, namespace):
     except SystemExit as exc:
         return exit_status(exc)
     except KeyboardInterrupt:
-        _flush()
+        flush()
         print("linewise: interrupted during --setup; the program was not run",
               file=sys.stderr)
         return 130
@@ -266,7 +266,7 @@ def exit_status(exc: SystemExit) -> int:
         return 0
     if isinstance(code, int):
         return code
-    _flush()
+    flush()
     print(code, file=sys.stderr)
     return 1
 
@@ -278,9 +278,9 @@ def print_program_exception(exc):
     while tb is not None and tb.tb_frame.f_globals is globals():
         tb = tb.tb_next
     exc.__traceback__ = tb  # the default hook prints the exception's own traceback
-    _flush()
+    flush()
     sys.excepthook(type(exc), exc, tb)
-    _flush()
+    flush()
 
 
 def syntax_message(exc, filename=None, display=None) -> str:
@@ -304,9 +304,41 @@ def _remember_source(filename, source):
     linecache.cache[filename] = (len(text), None, lines, filename)
 
 
-def _flush():
+def flush():
+    """Flushes sys.stdout and sys.stderr, whatever state the program left them in."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
+
+
+def add_sources(stats, profiler, program_code):
+    """Gives the functions of -c or stdin code their source in `stats` (the results of
+    `profiler`, a LineProfiler): there is no file to read it from when the report is
+    printed (or viewed later). Only code compiled as part of the
+    program's code object gets it: a function the program made with exec() shares its
+    filename (``<string>``) but not its source."""
+    import inspect
+    import linecache
+
+    own = set()
+    todo = [program_code]
+    while todo:
+        code = todo.pop()
+        own.add(id(code))
+        todo.extend(c for c in code.co_consts if isinstance(c, type(program_code)))
+    filename = program_code.co_filename
+    lines = linecache.getlines(filename)
+    for code in profiler.code_map:
+        key = profiler.key_for(code)
+        if key not in stats.timings or key in stats.sources:
+            continue
+        if id(code) in own and 0 < key[1] <= len(lines):
+            try:
+                stats.sources[key] = inspect.getblock(lines[key[1] - 1:])
+            except Exception:  # a tokenizer error: the tail of the file will do
+                stats.sources[key] = lines[key[1] - 1:]
+    # From here on the report reads only what was given: the program's lines in
+    # linecache would be shown for exec'd code that has the same filename.
+    linecache.cache.pop(filename, None)

@@ -23,6 +23,7 @@ import shlex
 import sys
 
 from ..program import ProgramError
+from ..program import flush
 from .common import PROG, CommandError, Exit, Invocation, Parser, UsageError
 from .diff import Diff
 from .merge import Merge
@@ -74,11 +75,11 @@ def main(argv=None) -> int:
             import traceback
 
             traceback.print_exc()
-        _flush()
+        flush()
         print(f"{invocation.command}: error: {exc}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
-        _flush()
+        flush()
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             hint = ""
         else:
             hint = " (run again with --traceback for details)"
-        _flush()
+        flush()
         print(f"{invocation.command}: internal error: {type(exc).__name__}: {exc}{hint}",
               file=sys.stderr)
         return 1
@@ -138,11 +139,3 @@ def _main(argv, invocation) -> int:
     if getattr(opts, "traceback", None):
         invocation.traceback = True
     return command.run(opts, invocation)
-
-
-def _flush():
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass

@@ -82,14 +82,6 @@ def takes_value(parser) -> set:
             for option in action.option_strings}
 
 
-def flush():
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-
-
 def silence_stdout():
     """After a broken pipe (`linewise view x.lw | head`): no more writes to stdout."""
     try:

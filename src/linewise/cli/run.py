@@ -14,9 +14,10 @@ import os
 import shlex
 import sys
 
+from ..program import flush
 from ..reports.text import print_report
 from .common import (PROG, Command, CommandError, Settings, UsageError, add_common,
-                     add_report_options, check_writable, flush, load_config,
+                     add_report_options, check_writable, load_config,
                      save_results, silence_stdout, takes_value)
 from .kernprof import OPTIONAL_VALUE, Snapshots, interval, is_value, prof_mod_targets
 
@@ -376,6 +377,7 @@ class _Streams:
 def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=None) -> int:
     """Saves and reports; signum: the signal ending the process (see _signals)."""
     from ..paths import shown_path
+    from ..program import add_sources
 
     settings = plan.settings
     quiet = settings.flag("quiet")
@@ -383,7 +385,7 @@ def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=
     stats = profiler.get_stats()
     stats.meta["command"] = shlex.join(plan.command)
     if program.kind in ("code", "stdin"):
-        _add_sources(stats, profiler, program.code)
+        add_sources(stats, profiler, program.code)
     messages = []
     if not stats.timings:
         messages.append(_nothing_profiled(auto, program))
@@ -467,36 +469,6 @@ def _pytest_xdist(program) -> bool:
             continue
         return value.strip() not in ("0", "")
     return False
-
-
-def _add_sources(stats, profiler, program_code):
-    """Gives the functions of -c or stdin code their source: there is no file to read it
-    from when the report is printed (or viewed later). Only code compiled as part of the
-    program's code object gets it: a function the program made with exec() shares its
-    filename (``<string>``) but not its source."""
-    import inspect
-    import linecache
-
-    own = set()
-    todo = [program_code]
-    while todo:
-        code = todo.pop()
-        own.add(id(code))
-        todo.extend(c for c in code.co_consts if isinstance(c, type(program_code)))
-    filename = program_code.co_filename
-    lines = linecache.getlines(filename)
-    for code in profiler.code_map:
-        key = profiler.key_for(code)
-        if key not in stats.timings or key in stats.sources:
-            continue
-        if id(code) in own and 0 < key[1] <= len(lines):
-            try:
-                stats.sources[key] = inspect.getblock(lines[key[1] - 1:])
-            except Exception:  # a tokenizer error: the tail of the file will do
-                stats.sources[key] = lines[key[1] - 1:]
-    # From here on the report reads only what was given: the program's lines in
-    # linecache would be shown for exec'd code that has the same filename.
-    linecache.cache.pop(filename, None)
 
 
 def _without_sigint(func, *args):
