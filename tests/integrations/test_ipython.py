@@ -382,6 +382,11 @@ def test_the_walkthrough_notebook(tmp_path):
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (make demo installs it)")
     nbformat, NotebookClient = _notebook_client()
     nb = nbformat.read(os.path.join(ROOT, "examples", "walkthrough.ipynb"), as_version=4)
+    # One fit before the profiled one: a first call's one-off costs (imports, caches in
+    # scikit-learn's validation) can come close to lstsq's time on a busy machine, and
+    # they are not what the walkthrough is about.
+    first_code = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    nb.cells.insert(first_code + 1, nbformat.v4.new_code_cell("est.fit(X, y);"))
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
