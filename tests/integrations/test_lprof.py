@@ -113,6 +113,11 @@ def _real_lprof(where, name="real.lprof"):
 # -- real files from line_profiler ---------------------------------------------------------
 
 
+# line_profiler names a method by co_qualname, which Python 3.10 does not have: there it
+# names it by co_name ("area"), where linewise still says "Shape.area".
+LP_AREA = "Shape.area" if sys.version_info >= (3, 11) else "area"
+
+
 def test_line_profiler_5_file_loads_with_its_exact_timings(prog):
     path, truth = _real_lprof(prog)
     stats = load_stats(path)
@@ -120,7 +125,7 @@ def test_line_profiler_5_file_loads_with_its_exact_timings(prog):
     assert stats.timings == {tuple(k): [tuple(r) for r in v] for k, v in truth["timings"]}
     shapes = str(prog / "shapes.py")
     assert hits_of(stats) == {("shapes.py", 4, "triangle"): {5: 1, 6: 8, 7: 7, 8: 1},
-                              ("shapes.py", 12, "Shape.area"): {13: 3}}
+                              ("shapes.py", 12, LP_AREA): {13: 3}}
     assert (shapes, 4, "triangle") in stats.timings
     assert stats.sources == {} and stats.sources_complete
 
@@ -244,8 +249,10 @@ def test_merge_mix_and_export(prog):
     merged = lw("merge", "-q", "both.lw", "ours.lw", path, LPROF_413, cwd=prog)
     assert merged.returncode == 0, merged.stderr
     stats = load_stats(prog / "both.lw")
+    areas = ({("shapes.py", 12, "Shape.area"): {13: 6}} if LP_AREA == "Shape.area" else
+             {("shapes.py", 12, "Shape.area"): {13: 3}, ("shapes.py", 12, "area"): {13: 3}})
     assert hits_of(stats) == {("shapes.py", 4, "triangle"): {5: 2, 6: 16, 7: 14, 8: 2},
-                              ("shapes.py", 12, "Shape.area"): {13: 6},
+                              **areas,
                               ("demo.py", 4, "triangle"): {5: 1, 6: 8, 7: 7, 8: 1},
                               ("demo.py", 12, "area"): {13: 3}}
     # Export: by the suffix, or by --format whatever the name.
@@ -255,8 +262,12 @@ def test_merge_mix_and_export(prog):
         assert lprof.is_lprof((prog / out).read_bytes()[:2])
         assert load_stats(prog / out) == stats
     table = _line_profiler_table("both.bin", prog)
-    assert table == {"triangle": {5: 2, 6: 16, 7: 14, 8: 2}, "Shape.area": {13: 6},
-                     "demo.py:triangle": {5: 1, 6: 8, 7: 7, 8: 1}, "demo.py:area": {13: 3}}
+    expected = {"triangle": {5: 2, 6: 16, 7: 14, 8: 2}, "Shape.area": {13: 6},
+                "demo.py:triangle": {5: 1, 6: 8, 7: 7, 8: 1}, "demo.py:area": {13: 3}}
+    if LP_AREA == "area":
+        expected["Shape.area"] = {13: 3}
+        expected["area"] = {13: 3}
+    assert table == expected
     # --format lw writes linewise's format even to a .lprof name.
     assert lw("merge", "-q", "--format", "lw", "lw.lprof", path, cwd=prog).returncode == 0
     assert (prog / "lw.lprof").read_bytes()[:4] == b"\x89LWR"
