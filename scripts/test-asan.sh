@@ -50,12 +50,10 @@ build_venv() {
     "$py" -m venv "$venv" >&2 || return 1
   fi
   # The same test tools as scripts/venv.sh installs.
-  stamp=$venv/.deps-$(echo "pytest pytest-xdist line_profiler coverage pygments tomli ipython ipykernel nbformat nbclient setuptools wheel" | cksum | cut -d' ' -f1)
+  stamp=$venv/.deps-$(cat scripts/test-requirements.txt <(echo "setuptools wheel") | cksum | cut -d' ' -f1)
   if [ ! -e "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2 &&
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest pytest-xdist line_profiler coverage \
-    pygments ipython ipykernel nbformat nbclient \
-        "tomli>=1.1; python_version < '3.11'" >&2 &&
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check -r scripts/test-requirements.txt >&2 &&
       touch "$stamp" || return 1
   fi
   # A fresh copy of the tree: an in-tree build would share build/ (and its objects) with

@@ -257,7 +257,9 @@ def test_dump_and_load_cycles(tmp_path):
         lp.dump_stats(path)
         assert linewise.load_stats(path).timings
 
-    assert_flat(step, 2000)
+    # 600 rounds: each write is fsynced (about 15 ms here); a leaked object a round
+    # still shows (OBJECTS_TOL), and so do 110 traced bytes a round.
+    assert_flat(step, 600)
 
 
 def test_tracers_chained_and_swapped():
