@@ -29,6 +29,48 @@ elif sys.version_info >= (3, 12):
 
 PY312 = sys.version_info >= (3, 12)
 
+
+# -- running linewise and Python as a user would --------------------------------------------
+
+# What a test's subprocess must not inherit from the test run: linewise's switches (but the
+# backend under test and the sanitizer run's), PYTHONPATH, line_profiler's LINE_PROFILE.
+_KEPT = ("LINEWISE_BACKEND", "LINEWISE_SANITIZED")
+
+
+def clean_env(extra=None) -> dict:
+    """os.environ for a subprocess: without linewise's switches, PYTHONPATH and
+    LINE_PROFILE, writing no .pyc files; `extra` added last."""
+    env = {k: v for k, v in os.environ.items()
+           if not ((k.startswith("LINEWISE") and k not in _KEPT)
+                   or k in ("PYTHONPATH", "LINE_PROFILE"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_python(*args, cwd, stdin=None, env=None, timeout=120, **kwargs):
+    """`python ARGS` in `cwd` (this interpreter), output captured as text."""
+    import subprocess
+
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, env=clean_env(env),
+                          timeout=timeout, **kwargs)
+
+
+def run_linewise(*args, cwd, **kwargs):
+    """`python -m linewise ARGS` in `cwd` (run_python's options)."""
+    return run_python("-m", "linewise", *args, cwd=cwd, **kwargs)
+
+
+def one_error_line(result, status=2) -> str:
+    """Asserts the command failed with `status`, one line on stderr and no traceback;
+    returns that line."""
+    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
 _MARKER = re.compile(r"#\s*L:([A-Za-z0-9_]+)\s*$")
 
 

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from linewise import load_stats
+from conftest import clean_env as _env, one_error_line, run_linewise, run_python
 
 PROGRAMS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "programs",
                         "cli")
@@ -29,34 +30,14 @@ def progs(tmp_path):
     return where
 
 
-def _env(extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
-
-
 def lw(*args, cwd, stdin=None, env=None, timeout=60):
     """`python -m linewise ARGS` in `cwd`."""
-    return subprocess.run([sys.executable, "-m", "linewise", *map(str, args)], cwd=cwd,
-                          input=stdin, capture_output=True, text=True, env=_env(env),
-                          timeout=timeout)
+    return run_linewise(*args, cwd=cwd, stdin=stdin, env=env, timeout=timeout)
 
 
 def py(*args, cwd, stdin=None, env=None):
     """Plain `python ARGS`, for comparison."""
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, env=_env(env), timeout=60)
-
-
-def one_error_line(result, status=2) -> str:
-    """Asserts the command failed with `status` and one line on stderr; returns it."""
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
+    return run_python(*args, cwd=cwd, stdin=stdin, env=env, timeout=60)
 
 
 def functions(path) -> dict:

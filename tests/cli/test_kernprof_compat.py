@@ -16,6 +16,7 @@ import time
 import pytest
 
 from linewise import load_stats
+from conftest import clean_env as _env, one_error_line, run_linewise
 
 PROG = textwrap.dedent("""\
     @profile
@@ -51,25 +52,8 @@ MOD = textwrap.dedent("""\
 USE_MOD = "import mod\nfor i in range(5):\n    mod.f(i)\nfor i in range(3):\n    mod.g(i)\nmod.h(0)\n"
 
 
-def _env(extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "LINE_PROFILE", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
-
-
 def lw(*args, cwd, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "linewise", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=_env(env), timeout=timeout)
-
-
-def one_error_line(result, status=2) -> str:
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
+    return run_linewise(*args, cwd=cwd, env=env, timeout=timeout)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import pytest
 
 from linewise import LineProfiler, LineStats, load_stats
 from linewise.store import dump_stats
+from conftest import run_linewise
 
 PROGRAM = """\
 @profile
@@ -44,17 +45,9 @@ CLI_WRITERS = ["run", "merge", "html", "diff-html"]
 WRITERS = CLI_WRITERS + ["dump_stats"]
 
 
-def _env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def lw(*args, cwd, umask=None):
-    return subprocess.run([sys.executable, "-m", "linewise", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=_env(), timeout=60,
-                          preexec_fn=None if umask is None else (lambda: os.umask(umask)))
+    return run_linewise(*args, cwd=cwd, timeout=60,
+                        preexec_fn=None if umask is None else (lambda: os.umask(umask)))
 
 
 def _work():

@@ -3,12 +3,12 @@ ours read by the real line_profiler, a mix merged and diffed, and hostile or bro
 refused in one line with nothing run."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
 import re
 import struct
-import subprocess
 import sys
 import textwrap
 
@@ -16,7 +16,8 @@ import pytest
 
 from linewise import lprof
 from linewise.results import LineStats, ResultsError
-from linewise.store import dump_stats, load_stats
+from linewise.store import load_stats
+from conftest import one_error_line, run_linewise, run_python
 
 pytest.importorskip("line_profiler")
 
@@ -50,30 +51,9 @@ PROGRAM = textwrap.dedent("""\
 """)
 
 
-def _env(extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH", "LINE_PROFILE")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
-
-
-def lw(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "linewise", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=_env(), timeout=120)
-
-
-def py(*args, cwd):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=_env(), timeout=120)
-
-
-def one_error_line(result, status=1) -> str:
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
+lw = run_linewise
+py = run_python
+one_error_line = functools.partial(one_error_line, status=1)
 
 
 def hits_of(stats) -> dict:
