@@ -42,6 +42,10 @@ def _no_core():
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGQUIT, SIGXCPU dump core
+    # A shell without job control starts background commands with SIGINT and SIGQUIT
+    # ignored, and the programs here would inherit that (linewise leaves SIG_IGN alone):
+    # a suite started with `&` saw SIGQUIT do nothing.
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def write(tmp_path, name, body, explicit=False):
