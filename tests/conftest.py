@@ -71,6 +71,15 @@ def one_error_line(result, status=2) -> str:
     assert "Traceback" not in result.stderr
     return lines[0]
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def repr_id(value) -> str:
+    """A parametrized test's id from repr(value), without object addresses: ids must be
+    the same in every process that collects them (pytest-xdist's workers)."""
+    return _ADDRESS.sub("", repr(value))
+
+
 _MARKER = re.compile(r"#\s*L:([A-Za-z0-9_]+)\s*$")
 
 

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from conftest import PY312, backend, hits_of, lines
+from conftest import PY312, backend, hits_of, lines, repr_id
 from linewise import LineProfiler, LineStats
 from programs import api_prog as A
 
@@ -570,7 +570,7 @@ def test_reset_stats():
 # -- what cannot be profiled -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("builtin", [len, print, dict.get, "abc".upper], ids=repr)
+@pytest.mark.parametrize("builtin", [len, print, dict.get, "abc".upper], ids=repr_id)
 def test_builtin_warns_and_is_skipped(builtin):
     lp = LineProfiler()
     with pytest.warns(UserWarning):
@@ -580,7 +580,7 @@ def test_builtin_warns_and_is_skipped(builtin):
     assert lp.get_stats().timings == {}
 
 
-@pytest.mark.parametrize("thing", [42, "text", None, [1, 2]], ids=repr)
+@pytest.mark.parametrize("thing", [42, "text", None, [1, 2]], ids=repr_id)
 def test_non_callable_rejected(thing):
     lp = LineProfiler()
     with warnings.catch_warnings(record=True) as caught:

@@ -18,7 +18,7 @@ import warnings
 
 import pytest
 
-from conftest import PY312, backend, hits_of, lines
+from conftest import PY312, backend, hits_of, lines, repr_id
 from linewise import LineProfiler, LineStats, ResultsError, _engine, load_stats
 from programs import api_prog as A
 
@@ -81,7 +81,7 @@ C_CALLABLES = [
 NO_CODE = [CallableObject(), A.f.__code__, property(), sys, math]
 
 
-@pytest.mark.parametrize("obj", NOT_CALLABLE + C_CALLABLES + NO_CODE, ids=repr)
+@pytest.mark.parametrize("obj", NOT_CALLABLE + C_CALLABLES + NO_CODE, ids=repr_id)
 def test_object_without_python_code_is_refused_or_skipped(obj):
     lp = LineProfiler()
     skipped(lp, obj)
@@ -89,7 +89,7 @@ def test_object_without_python_code_is_refused_or_skipped(obj):
     still_works(lp)
 
 
-@pytest.mark.parametrize("obj", C_CALLABLES[:6], ids=repr)
+@pytest.mark.parametrize("obj", C_CALLABLES[:6], ids=repr_id)
 def test_decorating_a_builtin_keeps_it_working(obj):
     lp = LineProfiler()
     with pytest.warns(UserWarning, match="no Python code"):
@@ -148,7 +148,7 @@ def test_wrapped_chain_without_code():
 # -- LineProfiler: wrong argument types ----------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [42, "os", None, A.f], ids=repr)
+@pytest.mark.parametrize("bad", [42, "os", None, A.f], ids=repr_id)
 def test_add_class_and_add_module_need_the_right_type(bad):
     lp = LineProfiler()
     with pytest.raises(TypeError, match="add_class"):
@@ -260,7 +260,7 @@ def test_engine_constructor_arguments():
     (("C", 1, 2, [2 ** 40]), ValueError),
     (("C", 1, 2, [None]), TypeError),
     (("C", 1, 2, 3, 4), TypeError),
-], ids=repr)
+], ids=repr_id)
 def test_add_code_argument_errors(args, exc):
     e = _engine.Engine()
     code = fresh_code()
@@ -277,7 +277,7 @@ def test_add_code_argument_errors(args, exc):
 OVERFLOWING_RANGES = [(-2 ** 31, 2 ** 31 - 1), (-2 ** 31 + 5, 2 ** 31 - 1), (-2 ** 31, 10)]
 
 
-@pytest.mark.parametrize("first,last", OVERFLOWING_RANGES, ids=repr)
+@pytest.mark.parametrize("first,last", OVERFLOWING_RANGES, ids=repr_id)
 def test_add_code_range_overflowing_int(first, last):
     e = _engine.Engine()
     with pytest.raises(ValueError, match="line range"):
@@ -550,7 +550,7 @@ def test_monitoring_callbacks_called_with_wrong_arguments():
 
 
 @pytest.mark.skipif(not PY312 or backend() != "monitoring", reason="sys.monitoring backend")
-@pytest.mark.parametrize("line", ["7", 2 ** 70, None, 1.5], ids=repr)
+@pytest.mark.parametrize("line", ["7", 2 ** 70, None, 1.5], ids=repr_id)
 def test_monitoring_line_callback_with_a_bad_line_number(line):
     lp = LineProfiler(A.f)
     with lp:

@@ -262,6 +262,34 @@ def test_dump_and_load_cycles(tmp_path):
     assert_flat(step, 600)
 
 
+def test_tracer_not_kept_while_another_thread_idles():
+    """A tracer the user had before enable is not kept alive after disable while another
+    thread has had no event since (the legacy backend keeps that thread's saved tracer
+    until its next event, and kept this thread's with it: seen under pytest-xdist, whose
+    I/O thread sits in a C call)."""
+    lp = LineProfiler(A.f)
+    stop = threading.Event()
+    idler = threading.Thread(target=stop.wait)
+    idler.start()
+
+    def tracer(frame, event, arg):
+        return None
+
+    try:
+        before = refcounts(tracer)
+        for _ in range(3):
+            sys.settrace(tracer)
+            try:
+                with lp:
+                    A.f(2)
+            finally:
+                sys.settrace(None)
+        assert refcounts(tracer) == before
+    finally:
+        stop.set()
+        idler.join()
+
+
 def test_tracers_chained_and_swapped():
     """With a tracer of the user's set before enable and another set and cleared inside
     (the legacy backend chains both behind its hook), nothing is kept."""

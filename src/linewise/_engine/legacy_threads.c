@@ -410,6 +410,7 @@ lw_legacy_stop(lw_state *st)
      * nothing left to restore for, and importing threading would fail: just unhook. */
     int finalizing = lw_is_finalizing();
     int was_on = st->legacy.on;  /* else a start failed before installing anything */
+    int restored_me = 0;         /* this thread got its tracer back */
     st->legacy.on = 0;
     st->legacy.hooks_lost = 0;
     st->legacy.n_unresolved = 0;
@@ -456,8 +457,11 @@ lw_legacy_stop(lw_state *st)
         if (ts->c_traceobj == hook && lw_legacy_install_here(t.func, t.obj) < 0) {
             status = finalizing ? 0 : -1;
         }
-        else if (t.func == NULL && !finalizing) {
-            lw_legacy_lines_back_on(st, ts);
+        else {
+            restored_me = 1;
+            if (t.func == NULL && !finalizing) {
+                lw_legacy_lines_back_on(st, ts);
+            }
         }
         Py_DECREF(hook);
     }
@@ -467,6 +471,15 @@ lw_legacy_stop(lw_state *st)
     }
     if (st->legacy.n_unresolved == 0) {
         clear_saved(st);  /* no thread will look its tracer up there any more */
+    }
+    else if (restored_me) {
+        /* This thread has its tracer back; the table stays for the others (until their
+         * next event) but must not keep this one's alive meanwhile. */
+        SavedTrace *mine = lw_legacy_saved_for(st, me);
+        if (mine != NULL) {
+            mine->tstate = NULL;
+            Py_CLEAR(mine->obj);  /* may run Python code: mine is not used after */
+        }
     }
     if (st->legacy.saved_threading_trace != NULL && !finalizing) {
         PyObject *current = call_threading("gettrace", NULL);  /* owned */
