@@ -22,6 +22,8 @@ count() {
   npass=$((npass + p)); nfail=$((nfail + f)); nskip=$((nskip + k))
 }
 newest=$(echo "$pythons" | tail -n 1)
+# pytest-xdist across the cores (LINEWISE_TEST_JOBS to choose; 0 runs in one process).
+jobs=${LINEWISE_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 for py in $pythons; do
   # The newest Python also gets scikit-learn: the walkthrough notebook's test needs it.
   extra=""; [ "$py" = "$newest" ] && extra="scikit-learn"
@@ -31,7 +33,7 @@ for py in $pythons; do
   "$vpy" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' && backends="monitoring legacy"
   for b in $backends; do
     echo "=== Python $ver, backend $b"
-    LINEWISE_BACKEND=$b "$vpy" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} 2>&1 | tee "$log"
+    LINEWISE_BACKEND=$b "$vpy" -m pytest -q -p no:cacheprovider -n "$jobs" ${PYTEST_ARGS:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     count
     if [ $rc -ne 0 ]; then status=1; fi

@@ -38,6 +38,8 @@ fi
 [ -n "$pythons" ] || { echo "test-asan: no Python >= 3.10 found" >&2; exit 1; }
 
 logdir=$root/build/sanitizer-logs
+# pytest-xdist across the cores, as scripts/test-all.sh (LINEWISE_TEST_JOBS).
+jobs=${LINEWISE_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 status=0
 summary=""
 
@@ -130,7 +132,7 @@ for py in $pythons; do
     ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=$logdir/asan:print_summary=1" \
       UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logdir/ubsan" \
       PYTHONMALLOC=malloc LINEWISE_BACKEND=$b LINEWISE_SANITIZED=1 \
-      "$vpy" -m pytest -q -p no:cacheprovider --capture=sys ${PYTEST_ARGS:-} 2>&1 |
+      "$vpy" -m pytest -q -p no:cacheprovider --capture=sys -n "$jobs" ${PYTEST_ARGS:-} 2>&1 |
       tee "$logdir/pytest.out"
     rc=${PIPESTATUS[0]}
     # ASan writes its reports to log_path; UBSan next to ASan ignores log_path and writes
