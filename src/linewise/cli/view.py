@@ -33,6 +33,11 @@ class View(Command):
                             help="per test (results of pytest --linewise): each test's "
                                  "functions with their time and hottest line, slowest "
                                  "first (--top N: the N slowest tests)")
+        output.add_argument("--by-process", action="store_true",
+                            help="per process (results merged from child processes or "
+                                 "workers): each line's hits and time, then each "
+                                 "process's (pid, role, command); --top N: the N "
+                                 "functions with the most time")
         output.add_argument("--markdown", action="store_true",
                             help="print the report as Markdown tables (for an issue or a "
                                  "pull request)")
@@ -66,6 +71,8 @@ class View(Command):
                     print_by_test(stats, sys.stdout, top=top, from_disk=from_disk)
                 except ByTestError as exc:
                     raise CommandError(f"--by-test: {', '.join(opts.files)}: {exc}") from None
+            elif opts.by_process:
+                _print_by_process(stats, opts.files, top, from_disk)
             elif opts.json:
                 from ..reports.json import JSONRangeError, write_json
 
@@ -75,6 +82,8 @@ class View(Command):
                                skip_zero=settings.flag("skip-zero"))
                 except JSONRangeError as exc:  # a time that is not finite in seconds
                     raise CommandError(f"cannot write JSON: {exc}") from None
+                except ValueError as exc:  # by_process.ByProcessError: a broken record
+                    raise CommandError(f"{', '.join(opts.files)}: {exc}") from None
             elif opts.markdown:
                 from ..reports.markdown import write_markdown
 
@@ -82,10 +91,15 @@ class View(Command):
                                sort=settings.flag("sort"), top=top, from_disk=from_disk,
                                summary=settings.flag("summary"))
             elif opts.html is not None:
+                from ..reports.by_process import ByProcessError
                 from ..reports.html import write_report
 
-                write_page(write_report, opts.html, stats, label=", ".join(opts.files),
-                           from_disk=from_disk, top=top, skip_zero=settings.flag("skip-zero"))
+                try:
+                    write_page(write_report, opts.html, stats, label=", ".join(opts.files),
+                               from_disk=from_disk, top=top,
+                               skip_zero=settings.flag("skip-zero"))
+                except ByProcessError as exc:
+                    raise CommandError(f"{', '.join(opts.files)}: {exc}") from None
             else:
                 from ..reports.color import TerminalPainter, use_color
 
@@ -98,6 +112,19 @@ class View(Command):
         except BrokenPipeError:
             silence_stdout()
         return 0
+
+
+def _print_by_process(stats, files, top, from_disk) -> None:
+    """--by-process; results without per-process records get one line saying so."""
+    from ..reports.by_process import ByProcessError, NoProcesses, print_by_process
+
+    where = ", ".join(files)
+    try:
+        print_by_process(stats, sys.stdout, top=top, from_disk=from_disk)
+    except NoProcesses as exc:
+        sys.stdout.write(f"{where}: {exc}\n")
+    except ByProcessError as exc:
+        raise CommandError(f"--by-process: {where}: {exc}") from None
 
 
 def _print_json_schema() -> int:
