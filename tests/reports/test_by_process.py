@@ -154,3 +154,83 @@ def test_broken_process_lines_is_one_line(tmp_path, lines):
         assert result.returncode == 1, (how, result.stdout, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
         assert "broken process.lines" in result.stderr, result.stderr
+
+
+# --- JSON and HTML ------------------------------------------------------------------------
+
+
+def test_json_has_each_process_and_each_lines_share(merged):
+    from test_jsonout import check
+
+    path, pids = merged
+    result = lw("view", "--json", path, cwd=path.parent)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    check(doc)  # the schema, version 2
+    assert doc["version"] == 2
+    assert [(p["pid"], p["role"], p["parent"]) for p in doc["processes"]] == [
+        (pids[0], "parent", None), (pids[1], "child", pids[0]), (pids[2], "worker", pids[0])]
+    assert [p["hits"] for p in doc["processes"]] == [sum(_hits(n).values()) for _, n in ROLES]
+    func, = [f for f in doc["functions"] if f["name"] == "loop_sum"]
+    for line in func["lines"]:
+        assert [(e["process"], e["hits"]) for e in line["processes"]] == [
+            (i, _hits(n)[line["line"]]) for i, (_, n) in enumerate(ROLES)]
+        assert sum(e["hits"] for e in line["processes"]) == line["hits"]
+    # one process: an empty list, and lines without "processes"
+    single = json.loads(lw("view", "--json", path.parent / "child.lw", cwd=path.parent).stdout)
+    check(single)
+    assert single["processes"] == [] and "processes" not in single["functions"][0]["lines"][0]
+
+
+def _page_data(page):
+    import re
+
+    block = re.search(r'<script type="application/json" id="lw-data">(.*?)</script>', page)
+    return json.loads(block.group(1))
+
+
+def test_html_page_holds_the_processes_and_each_lines_breakdown(merged):
+    from test_html import Tree
+
+    from linewise.reports.html import render_report
+
+    path, pids = merged
+    page = render_report(load_stats(path))
+    tree = Tree(page)
+    table, = tree.root.all("table", "processes")
+    rows = [[td.content() for td in tr.all("td")] for tr in list(table.all("tr"))[1:]]
+    assert [r[:3] for r in rows] == [[pids[0], "parent", ""], [pids[1], "child", pids[0]],
+                                     [pids[2], "worker", pids[0]]]
+    assert [int(r[4]) for r in rows] == [sum(_hits(n).values()) for _, n in ROLES]
+    data = _page_data(page)
+    assert [p[:3] for p in data["procs"]] == [r[:3] for r in rows]
+    body = str(line_of(basic, "ls_body"))
+    assert [(e[0], e[1]) for e in data["bylines"]["f1"][body]] == [(0, 3), (1, 5), (2, 7)]
+
+
+def test_html_breakdown_shows_under_the_line_in_chromium(merged, tmp_path):
+    import re
+
+    from test_html import _find_chromium, console_errors, run_chromium
+
+    chromium = _find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (tests/reports/test_html.py installs it)")
+    path, pids = merged
+    page = tmp_path / "procs.html"
+    result = lw("view", "--html", page, path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    body = line_of(basic, "ls_body")
+    dom, stderr = run_chromium(chromium, tmp_path, page.as_uri() + f"#f1-L{body}",
+                               "--dump-dom")
+    assert not console_errors(stderr), console_errors(stderr)
+    assert 'data-js-ready="1"' in re.search(r"<html[^>]*>", dom).group(0)
+    shown = re.search(r'<tr class="procs">.*?</table></td></tr>', dom, re.S).group(0)
+    cells = re.findall(r"<tr><td class=\"num\">(\d+)</td><td class=\"num\">[^<]*</td>"
+                       r"<td class=\"left\">([^<]*)</td>", shown)
+    assert cells == [("3", f"pid {pids[0]} parent"), ("5", f"pid {pids[1]} child of {pids[0]}"),
+                     ("7", f"pid {pids[2]} worker of {pids[0]}")]
+    markup = dom.split("<script")[0]  # not the scripts' text
+    assert markup.count('<tr class="procs">') == 1  # only the line linked to
+    marked = re.findall(r'<tr id="f1-L\d+"[^>]*has-procs', markup)
+    assert len(marked) == 4  # every line that ran can show its own

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..reports.text import print_report
+from ..reports.text import AUTO_SKIP_ZERO, print_report
 from .common import (PROG, Command, CommandError, Settings, add_common, add_report_options,
                      add_source_option, check_page, load_config, load_results,
                      silence_stdout, write_page)
@@ -23,6 +23,10 @@ class View(Command):
         parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
         add_report_options(parser, view_letters=True)
         add_source_option(parser)
+        parser.add_argument("--all", action="store_true",
+                            help="also show the functions that never ran (left out by "
+                                 "default from the HTML page, and from the text report "
+                                 f"of more than {AUTO_SKIP_ZERO} functions)")
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
                             help="write the report as one self-contained HTML page to OUT")
@@ -59,6 +63,10 @@ class View(Command):
         if settings.flag("traceback"):
             invocation.traceback = True
         unit, top = settings.unit(), settings.top()
+        if opts.all and opts.skip_zero:
+            self.parser.error("--all and -z/--skip-zero contradict each other")
+        # None: the text report decides (-z above AUTO_SKIP_ZERO functions)
+        skip_zero = False if opts.all else settings.get("skip-zero")
         if opts.html is not None:
             check_page(opts.html)
         stats = load_results(opts.files)
@@ -96,16 +104,15 @@ class View(Command):
 
                 try:
                     write_page(write_report, opts.html, stats, label=", ".join(opts.files),
-                               from_disk=from_disk, top=top,
-                               skip_zero=settings.flag("skip-zero"))
+                               from_disk=from_disk, top=top, skip_zero=bool(skip_zero),
+                               show_all=opts.all)
                 except ByProcessError as exc:
                     raise CommandError(f"{', '.join(opts.files)}: {exc}") from None
             else:
                 from ..reports.color import TerminalPainter, use_color
 
                 painter = TerminalPainter() if use_color(sys.stdout, opts.color) else None
-                print_report(stats, sys.stdout, unit=unit,
-                             skip_zero=settings.flag("skip-zero"),
+                print_report(stats, sys.stdout, unit=unit, skip_zero=skip_zero,
                              summary=settings.flag("summary"), sort=settings.flag("sort"),
                              top=top, painter=painter, from_disk=from_disk)
             sys.stdout.flush()
