@@ -173,3 +173,23 @@ def test_the_search_finds_code_of_collapsed_functions(chromium, tmp_path, page):
     assert shown == [f"f{n - 3}"]  # func3, collapsed, found by the text of its line 2
     assert "1 of %d functions" % n in dom
     assert f'id="f{n - 3}-L2"' in dom  # opened by the search, so rendered
+
+
+# --- -p of a package ----------------------------------------------------------------------
+
+
+def test_p_of_a_package_registers_only_the_modules_imported(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "used.py").write_text("def f(n):\n    return n + 1\n\n\ndef g():\n    return 2\n")
+    (pkg / "unused.py").write_text("def h():\n    return 3\n")
+    (tmp_path / "prog.py").write_text("import pkg.used\npkg.used.f(1)\npkg.used.f(2)\n")
+    result = lw("run", "-q", "-p", "pkg", "-o", "out.lw", "prog.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from linewise.store import load_stats
+
+    stats = load_stats(tmp_path / "out.lw")
+    assert {(os.path.basename(k[0]), k[2]): [(ln, h) for ln, h, _ in rows]
+            for k, rows in stats.timings.items()} == {
+        ("used.py", "f"): [(2, 2)], ("used.py", "g"): []}  # g registered, never ran

@@ -421,8 +421,16 @@ def _row_data(lineno, text, tokens, timing, total) -> list:
                  _pct(percent) if percent is not None else ""]
     ran = timing is not None and timing[0] > 0
     classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
-    code = text if tokens is None else [[_TOKEN_CLASSES.get(kind, ""), part]
-                                        for kind, part in tokens]
+    code = text
+    if tokens is not None:  # neighbouring tokens of one class as one run: less data
+        runs: list = []
+        for kind, part in tokens:
+            cls = _TOKEN_CLASSES.get(kind, "")
+            if runs and runs[-1][0] == cls:
+                runs[-1][1] += part
+            else:
+                runs.append([cls, part])
+        code = runs if any(cls for cls, _ in runs) else "".join(p for _, p in runs)
     return [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
 
 
