@@ -20,6 +20,10 @@ its helpers (the markup's frame, CSS and script are templates/).
 
 A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
 the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
+A report leaves out the functions that never ran (show_all keeps them), and only its
+OPEN_FUNCTIONS hottest functions come as markup: the collapsed ones' rows are data, made
+into rows by the page's script when opened (templates/lazy.js). Results merged from
+several processes add each line's per-process counts (templates/processes.js).
 """
 from __future__ import annotations
 
