@@ -272,7 +272,9 @@ class Profile:
             unit = parse_unit(unit) if unit is not None else None
         except ValueError:
             unit = None
-        print_report(stats, sys.stdout, unit=unit, skip_zero=bool(get("skip-zero", False)),
+        skip_zero = get("skip-zero")  # None: -z above text.AUTO_SKIP_ZERO functions
+        print_report(stats, sys.stdout, unit=unit,
+                     skip_zero=None if skip_zero is None else bool(skip_zero),
                      summary=bool(get("summary", False)), sort=bool(get("sort", False)),
                      top=get("top"))
 

@@ -113,7 +113,8 @@ def _source_files(ext):
 
 
 #: The HTML report's templates, read with importlib.resources: they must be in the wheel.
-TEMPLATES = {f"linewise/reports/templates/{n}" for n in ("page.html", "report.css", "report.js")}
+TEMPLATES = {f"linewise/reports/templates/{n}" for n in ("page.html", "report.css", "report.js",
+                                                          "big.css", "lazy.js", "processes.js")}
 
 
 def test_wheel_ships_the_html_templates(built):

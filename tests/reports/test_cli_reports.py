@@ -72,7 +72,12 @@ def test_view_html(here):
     page = (here / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     assert "<title>linewise report: run1.lw</title>" in page
-    assert page.count('<details class="func"') == 5
+    # idle never ran: left out, and counted
+    assert page.count('<details class="func"') == 4
+    assert "1 function that never ran is not shown" in page
+    ok(lw("view", "--html", "all.html", "--all", "run1.lw", cwd=here))
+    page = (here / "all.html").read_text(encoding="utf-8")
+    assert page.count('<details class="func"') == 5 and "never ran" not in page
 
 
 def test_view_html_and_json_exclude_each_other(here):

@@ -86,12 +86,15 @@ def check_self_contained(page, tree):
     csp = [m for m in tree.root.all("meta") if m.attrs.get("http-equiv") ==
            "Content-Security-Policy"]
     assert len(csp) == 1 and "default-src 'none'" in csp[0].attrs["content"]
-    scripts = list(tree.root.all("script"))
+    scripts = [s for s in tree.root.all("script") if "type" not in s.attrs]
     assert len(scripts) == 1 and scripts[0].content().strip() == SCRIPT.strip()
+    data = [s for s in tree.root.all("script") if "type" in s.attrs]  # JSON, never run
+    assert all(s.attrs == {"type": "application/json", "id": "lw-data"} for s in data)
+    assert len(data) <= 1
 
 
 def test_report_structure(run1):
-    page = render_report(run1, label="run1.lw")
+    page = render_report(run1, label="run1.lw", show_all=True)
     tree = Tree(page)
     assert tree.doctype.lower() == "doctype html"
     check_self_contained(page, tree)
@@ -313,7 +316,7 @@ def check_page_in_browser(chromium, tmp_path, page_path, title, size=(1280, 1000
 
 def test_report_renders_in_chromium(chromium, tmp_path, run1):
     page = tmp_path / "report.html"
-    write_report(run1, page, label="run1.lw")
+    write_report(run1, page, label="run1.lw", show_all=True)
     dom = check_page_in_browser(chromium, tmp_path, page, "linewise report: run1.lw")
     assert dom.count('class="func"') == 5
 
@@ -326,7 +329,7 @@ def test_diff_renders_in_chromium(chromium, tmp_path, run1, run2):
 
 def test_search_filters_functions_in_chromium(chromium, tmp_path, run1):
     page = tmp_path / "report.html"
-    write_report(run1, page)
+    write_report(run1, page, show_all=True)
     dom, stderr = run_chromium(chromium, tmp_path, page.as_uri() + "?q=parse_price",
                                "--dump-dom")
     assert not console_errors(stderr)

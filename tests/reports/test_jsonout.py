@@ -85,7 +85,7 @@ def test_the_validator_catches_mistakes():
     validate(good, SCHEMA)
     for breaking in (
         lambda d: d.pop("unit"),
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=1),
         lambda d: d.update(extra=1),
         lambda d: d["functions"][0]["lines"][0].update(hits=-1),
         lambda d: d["functions"][0]["lines"][0].update(time="1"),
@@ -106,7 +106,7 @@ def test_fixed_results_validate_and_match():
     stats = load_stats(DATA / "run1.lw")
     doc = json.loads(dumps(stats))
     check(doc)
-    assert doc["format"] == FORMAT == "linewise-results" and doc["version"] == VERSION == 1
+    assert doc["format"] == FORMAT == "linewise-results" and doc["version"] == VERSION == 2
     assert doc["unit"] == stats.unit
     assert doc["python"] == "3.13.0" and doc["created"] == "2026-01-02T03:04:05+0000"
     assert doc["command"] == "linewise run shop.py --orders 500"

@@ -410,7 +410,7 @@ def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=
 
                 stdout = streams.get("stdout")
                 print_report(stats, stdout, unit=plan.unit,
-                             skip_zero=settings.flag("skip-zero"),
+                             skip_zero=settings.get("skip-zero"),  # None: auto
                              summary=settings.flag("summary"),
                              sort=settings.flag("sort"), top=plan.top,
                              painter=TerminalPainter() if use_color(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..reports.text import print_report
+from ..reports.text import AUTO_SKIP_ZERO, print_report
 from .common import (PROG, Command, CommandError, Settings, add_common, add_report_options,
                      add_source_option, check_page, load_config, load_results,
                      silence_stdout, write_page)
@@ -23,6 +23,10 @@ class View(Command):
         parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
         add_report_options(parser, view_letters=True)
         add_source_option(parser)
+        parser.add_argument("--all", action="store_true",
+                            help="also show the functions that never ran (left out by "
+                                 "default from the HTML page, and from the text report "
+                                 f"of more than {AUTO_SKIP_ZERO} functions)")
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
                             help="write the report as one self-contained HTML page to OUT")
@@ -33,6 +37,11 @@ class View(Command):
                             help="per test (results of pytest --linewise): each test's "
                                  "functions with their time and hottest line, slowest "
                                  "first (--top N: the N slowest tests)")
+        output.add_argument("--by-process", action="store_true",
+                            help="per process (results merged from child processes or "
+                                 "workers): each line's hits and time, then each "
+                                 "process's (pid, role, command); --top N: the N "
+                                 "functions with the most time")
         output.add_argument("--markdown", action="store_true",
                             help="print the report as Markdown tables (for an issue or a "
                                  "pull request)")
@@ -54,6 +63,10 @@ class View(Command):
         if settings.flag("traceback"):
             invocation.traceback = True
         unit, top = settings.unit(), settings.top()
+        if opts.all and opts.skip_zero:
+            self.parser.error("--all and -z/--skip-zero contradict each other")
+        # None: the text report decides (-z above AUTO_SKIP_ZERO functions)
+        skip_zero = False if opts.all else settings.get("skip-zero")
         if opts.html is not None:
             check_page(opts.html)
         stats = load_results(opts.files)
@@ -66,6 +79,8 @@ class View(Command):
                     print_by_test(stats, sys.stdout, top=top, from_disk=from_disk)
                 except ByTestError as exc:
                     raise CommandError(f"--by-test: {', '.join(opts.files)}: {exc}") from None
+            elif opts.by_process:
+                _print_by_process(stats, opts.files, top, from_disk)
             elif opts.json:
                 from ..reports.json import JSONRangeError, write_json
 
@@ -75,6 +90,8 @@ class View(Command):
                                skip_zero=settings.flag("skip-zero"))
                 except JSONRangeError as exc:  # a time that is not finite in seconds
                     raise CommandError(f"cannot write JSON: {exc}") from None
+                except ValueError as exc:  # by_process.ByProcessError: a broken record
+                    raise CommandError(f"{', '.join(opts.files)}: {exc}") from None
             elif opts.markdown:
                 from ..reports.markdown import write_markdown
 
@@ -82,22 +99,39 @@ class View(Command):
                                sort=settings.flag("sort"), top=top, from_disk=from_disk,
                                summary=settings.flag("summary"))
             elif opts.html is not None:
+                from ..reports.by_process import ByProcessError
                 from ..reports.html import write_report
 
-                write_page(write_report, opts.html, stats, label=", ".join(opts.files),
-                           from_disk=from_disk, top=top, skip_zero=settings.flag("skip-zero"))
+                try:
+                    write_page(write_report, opts.html, stats, label=", ".join(opts.files),
+                               from_disk=from_disk, top=top, skip_zero=bool(skip_zero),
+                               show_all=opts.all)
+                except ByProcessError as exc:
+                    raise CommandError(f"{', '.join(opts.files)}: {exc}") from None
             else:
                 from ..reports.color import TerminalPainter, use_color
 
                 painter = TerminalPainter() if use_color(sys.stdout, opts.color) else None
-                print_report(stats, sys.stdout, unit=unit,
-                             skip_zero=settings.flag("skip-zero"),
+                print_report(stats, sys.stdout, unit=unit, skip_zero=skip_zero,
                              summary=settings.flag("summary"), sort=settings.flag("sort"),
                              top=top, painter=painter, from_disk=from_disk)
             sys.stdout.flush()
         except BrokenPipeError:
             silence_stdout()
         return 0
+
+
+def _print_by_process(stats, files, top, from_disk) -> None:
+    """--by-process; results without per-process records get one line saying so."""
+    from ..reports.by_process import ByProcessError, NoProcesses, print_by_process
+
+    where = ", ".join(files)
+    try:
+        print_by_process(stats, sys.stdout, top=top, from_disk=from_disk)
+    except NoProcesses as exc:
+        sys.stdout.write(f"{where}: {exc}\n")
+    except ByProcessError as exc:
+        raise CommandError(f"--by-process: {where}: {exc}") from None
 
 
 def _print_json_schema() -> int:

@@ -20,6 +20,10 @@ its helpers (the markup's frame, CSS and script are templates/).
 
 A page stays a size a browser opens: it shows at most MAX_FUNCTIONS functions (those with
 the most time, or the biggest change) and MAX_ROWS line rows, and says what it left out.
+A report leaves out the functions that never ran (show_all keeps them), and only its
+OPEN_FUNCTIONS hottest functions come as markup: the collapsed ones' rows are data, made
+into rows by the page's script when opened (templates/lazy.js). Results merged from
+several processes add each line's per-process counts (templates/processes.js).
 """
 from __future__ import annotations
 
@@ -64,8 +68,8 @@ def _template(name) -> str:
 
 #: The page (placeholders {{name}}), its style sheet and its script.
 PAGE = _template("page.html")
-CSS = _template("report.css")
-SCRIPT = _template("report.js")
+CSS = _template("report.css") + _template("big.css")
+SCRIPT = _template("lazy.js") + _template("report.js") + _template("processes.js")
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -145,11 +149,11 @@ def _summary(items) -> str:
     return "".join(parts)
 
 
-def _page(kind, title, heading, summary, overview, functions) -> str:
+def _page(kind, title, heading, summary, overview, functions, data=None) -> str:
     return fill(PAGE, {
         "generator": _e(_generator()), "title": _e(title), "heading": _e(heading),
         "kind": kind, "css": CSS, "script": SCRIPT, "summary": summary,
-        "overview": overview, "functions": functions,
+        "overview": overview, "functions": functions, "data": _data_block(data or {}),
     })
 
 
@@ -171,15 +175,23 @@ def _from_disk(stats, from_disk) -> bool:
 
 
 def render_report(stats, title=None, label=None, from_disk=None, top=None,
-                  skip_zero=False) -> str:
+                  skip_zero=False, show_all=False) -> str:
     """The HTML page (a str) for a LineStats. label: what the results are (a file name).
     top, skip_zero: only the `top` functions with the most time, without those never
-    run (LineStats.select). from_disk: read sources the results lack from their files
-    (default: unless the results were loaded from a file; see linewise.source)."""
+    run (LineStats.select). Functions that never ran are left out unless show_all (the
+    page says how many). from_disk: read sources the results lack from their files
+    (default: unless the results were loaded from a file; see linewise.source).
+    Raises by_process.ByProcessError when a per-process record is broken."""
+    from .by_process import split_by_process
+
     unit = stats.unit
     meta = stats.meta or {}
     from_disk = _from_disk(stats, from_disk)
-    totals = [(func.total_time, func) for func in stats.select(top=top, skip_zero=skip_zero)]
+    breakdown = split_by_process(stats)
+    selected = stats.select(top=top, skip_zero=skip_zero)
+    never_ran = 0 if show_all else sum(1 for func in selected if not func.hits)
+    totals = [(func.total_time, func) for func in selected if show_all or func.hits]
+    del selected
     grand = sum(total for total, _ in totals)
     files = {func.filename for _, func in totals}
     count = len(totals)
@@ -222,6 +234,7 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
         ("Merged from", _t(meta["merged"]) + " results" if meta.get("merged") else None),
         ("Timer unit", _e("%g s" % unit)),
         ("Not shown", _e(_omitted_note(omitted, count, "the most time")) if omitted else None),
+        ("Never ran", _e(_never_ran_note(never_ran)) if never_ran else None),
     ])
 
     parts = ['<h2>Functions by total time</h2>',
@@ -253,19 +266,28 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
                 f'<td class="left"><a href="#{ids[key]}-L{lineno}">{_t(key[2])}:{lineno}'
                 f'</a></td><td class="left"><code>{_e(text.strip())}</code></td></tr>')
         parts.append("</tbody></table></div>")
+    if breakdown:
+        parts.append(_processes_section(breakdown, unit))
     overview = "\n".join(parts)
 
     body = ["<h2>Line by line</h2>"]
     if omitted:
         body.append(f'<p class="note">{_e(_omitted_note(omitted, count, "the most time"))}'
                     '</p>')
+    if never_ran:
+        body.append(f'<p class="note" id="never-ran">{_e(_never_ran_note(never_ran))}</p>')
     rows_left = MAX_ROWS
+    lazy: dict = {}
     for i, (func, total) in enumerate(functions):
         html_text, rows = _report_function(func, total, grand, ids[func.key],
-                                           i < OPEN_FUNCTIONS, from_disk, max(1, rows_left))
+                                           i < OPEN_FUNCTIONS, from_disk, max(1, rows_left),
+                                           lazy)
         body.append(html_text)
         rows_left -= rows
-    return _page("report", title, title, summary, overview, "\n".join(body))
+    data = {"lazy": lazy}
+    if breakdown:
+        data.update(_processes_data(breakdown, functions, ids, unit))
+    return _page("report", title, title, summary, overview, "\n".join(body), data)
 
 
 def _omitted_note(omitted, count, by) -> str:
@@ -291,8 +313,10 @@ _NO_SOURCE = {
 }
 
 
-def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
-    """(the function's <details>, how many line rows it has): at most max_rows."""
+def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=None):
+    """(the function's <details>, how many line rows it has): at most max_rows. A
+    collapsed one's rows go to lazy[fid] as data (see _row_data) when `lazy` is given:
+    the page's script renders them when it is opened."""
     filename, first, name = func.key
     found = func.source_lines(from_disk)
     note = ""
@@ -309,8 +333,10 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
         rows = rows[:max_rows]
     tokens = source_tokens(texts, filename) if texts else None
     share = 100.0 * total / grand if grand else 0.0
+    deferred = None if open_ or lazy is None else lazy.setdefault(fid, [])
     out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
-           f'data-search="{_t(name)} {_t(filename)}">',
+           f'data-search="{_t(name)} {_t(filename)}"'
+           f'{" data-lazy" if deferred is not None else ""}>',
            f'<summary><span class="fname">{_t(name)}</span>'
            f'<span class="floc">{_t(filename)}:{first}</span>'
            f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
@@ -328,7 +354,10 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
         toks = tokens[index] if tokens and 0 <= index < in_block else None
         if 0 <= index < in_block:  # lines outside the block keep their indent
             text, toks = _dedent(text, toks, indent)
-        out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total))
+        if deferred is not None:
+            deferred.append(_row_data(lineno, text, toks, timed.get(lineno), total))
+        else:
+            out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total))
     if cut > 0:
         out.append(f'<tr><td></td><td colspan="6" class="note">{cut} more lines not shown '
                    f'(a page shows at most {MAX_ROWS} lines)</td></tr>')
@@ -357,10 +386,98 @@ def _report_row(fid, lineno, text, tokens, timing, total) -> str:
 
 
 def write_report(stats, path, title=None, label=None, from_disk=None, top=None,
-                 skip_zero=False) -> None:
+                 skip_zero=False, show_all=False) -> None:
     """Writes the HTML report of a LineStats to `path` (UTF-8)."""
     _write_file(path, render_report(stats, title=title, label=label, from_disk=from_disk,
-                                    top=top, skip_zero=skip_zero))
+                                    top=top, skip_zero=skip_zero, show_all=show_all))
+
+
+# --- the page's embedded data: collapsed functions' rows, the per-process breakdown ------
+#
+# A big profile's page must stay small and open fast: the rows of collapsed functions are
+# not markup but data, in one JSON block the script (templates/lazy.js) turns into rows
+# when a function is opened; the per-process breakdown of each line is data as well
+# (templates/processes.js shows it under a row when the row is clicked).
+
+
+def _data_block(data) -> str:
+    """The page's JSON data as a <script type="application/json"> (nothing runs it), or ""
+    when there is none; "<", ">" and "&" are escaped so no text in it can end the block."""
+    if not any(data.values()):
+        return ""
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="lw-data">{text}</script>'
+
+
+def _row_data(lineno, text, tokens, timing, total) -> list:
+    """One line row as data: [lineno, classes, hits, time, per hit, % time, bar width,
+    source], the cells as _report_row writes them; source: its text, or [[class, text],
+    ...] when highlighted (templates/lazy.js makes the same row of it)."""
+    cells = ["", "", "", ""]
+    percent = None
+    if timing is not None:
+        hits, t = timing
+        percent = 100.0 * t / total if total else None
+        cells = [str(hits), format_seconds(t), format_seconds(t / hits) if hits else "",
+                 _pct(percent) if percent is not None else ""]
+    ran = timing is not None and timing[0] > 0
+    classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
+    code = text
+    if tokens is not None:  # neighbouring tokens of one class as one run: less data
+        runs: list = []
+        for kind, part in tokens:
+            cls = _TOKEN_CLASSES.get(kind, "")
+            if runs and runs[-1][0] == cls:
+                runs[-1][1] += part
+            else:
+                runs.append([cls, part])
+        code = runs if any(cls for cls, _ in runs) else "".join(p for _, p in runs)
+    return [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
+
+
+def _never_ran_note(n) -> str:
+    return (f"{n} function{'s' if n != 1 else ''} that never ran "
+            f"{'are' if n != 1 else 'is'} not shown (linewise view --html OUT --all "
+            "shows them)")
+
+
+def _processes_section(breakdown, unit) -> str:
+    """The overview's table of the processes the results were merged from."""
+    out = ['<h2>Processes</h2><p class="note">Click a line that ran to see what each '
+           'process counted.</p><div class="scroll"><table class="overview processes">'
+           '<thead><tr><th>PID</th><th class="left">Role</th><th>Parent</th><th>Time</th>'
+           '<th>Hits</th><th class="left">Command</th></tr></thead><tbody>']
+    for proc in breakdown.processes:
+        hits = sum(h for rows in proc.lines.values() for h, _ in rows.values())
+        out.append(f'<tr><td class="num">{_t(proc.pid)}</td><td class="left">'
+                   f'{_t(proc.role)}</td><td class="num">{_t(proc.parent)}</td>'
+                   f'<td class="num">{_e(format_seconds(proc.total() * unit))}</td>'
+                   f'<td class="num">{hits}</td><td class="left"><code>{_t(proc.command)}'
+                   '</code></td></tr>')
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _processes_data(breakdown, functions, ids, unit) -> dict:
+    """{"procs": [[pid, role, parent, command]], "bylines": {fid: {lineno: [[process
+    index (-1: the other runs), hits, time]]}}} for the functions on the page."""
+    procs = [[visible(p.pid), visible(p.role), visible(p.parent), visible(p.command)]
+             for p in breakdown.processes]
+    bylines: dict = {}
+    for func, _total in functions:
+        fid = ids[func.key]
+        for lineno, (hits, _t) in func.lines.items():
+            if not hits:
+                continue
+            found = breakdown.line(func.key, lineno)
+            if found:
+                bylines.setdefault(fid, {})[str(lineno)] = [
+                    [-1 if proc is None else breakdown.position[id(proc)], h,
+                     format_seconds(t * unit)] for proc, h, t in found]
+    return {"procs": procs, "bylines": bylines}
 
 
 # --- the diff of two results files ------------------------------------------------------

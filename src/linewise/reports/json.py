@@ -9,7 +9,7 @@ that could break a reader bumps the version. Times are in seconds. Example::
 
     {
       "format": "linewise-results",
-      "version": 1,
+      "version": 2,
       "unit": 1e-09,
       "python": "3.13.0",
       "implementation": "cpython",
@@ -18,6 +18,7 @@ that could break a reader bumps the version. Times are in seconds. Example::
       "command": "linewise run prog.py",
       "meta": {"python": "3.13.0", "...": "..."},
       "total_time": 0.0125,
+      "processes": [],
       "files": [{"path": "prog.py", "total_time": 0.0125, "functions": 1}],
       "functions": [
         {"name": "work", "file": "prog.py", "first_line": 3, "total_time": 0.0125,
@@ -30,6 +31,11 @@ that could break a reader bumps the version. Times are in seconds. Example::
 "source" holds the function's lines as the text report shows them (line ``first_line + i``
 is ``source[i]``), or null when neither the file nor the results have them. Strings are
 kept as they are (JSON escapes control characters itself).
+
+"processes" (version 2) lists the processes of results merged from several (a program's
+children, pool or Dask workers; linewise.reports.by_process), empty for one process; each
+line then has "processes" too: what each process that ran it counted, by index into that
+list. Version 2 adds only these: a reader of version 1 that ignores unknown keys reads it.
 
 Every number is finite, as JSON requires: results whose times overflow a float once
 converted to seconds (a unit of 1e300 s) raise JSONRangeError naming the function and line.
@@ -46,7 +52,7 @@ from ..source import strip_line_end, visible
 __all__ = ["FORMAT", "VERSION", "JSONRangeError", "to_dict", "dumps", "write_json"]
 
 FORMAT = "linewise-results"
-VERSION = 1
+VERSION = 2
 
 
 class JSONRangeError(ValueError):
@@ -59,9 +65,10 @@ def _finite(value, what):
     return value
 
 
-def _function(func, from_disk):
+def _function(func, from_disk, breakdown=None):
     """The JSON object of one FunctionStats (with its source when from_disk is not None:
-    None checks the numbers only and reads nothing)."""
+    None checks the numbers only and reads nothing); breakdown: the per-process counts
+    (by_process.Breakdown) that give each line its "processes"."""
     unit = func.unit
     by_line = func.lines  # a repeated line keeps its last, as the report
     total = func.total
@@ -73,6 +80,9 @@ def _function(func, from_disk):
         "percent": _finite(100.0 * time / total if total else 0.0,
                            f"the share of {where}, line {lineno},"),
     } for lineno, (hits, time) in sorted(by_line.items())]
+    if breakdown:
+        for line in lines:
+            line["processes"] = _line_processes(breakdown, func, line["line"], where)
     source = None if from_disk is None else func.source_lines(from_disk).block
     return {
         "name": func.name,
@@ -85,18 +95,37 @@ def _function(func, from_disk):
     }
 
 
+def _line_processes(breakdown, func, lineno, where) -> list:
+    """What each process counted on one line: [{"process": index, "hits", "time"}]."""
+    return [{"process": breakdown.position[id(proc)], "hits": hits,
+             "time": _finite(time * func.unit, f"a process's time of {where}, line {lineno},")}
+            for proc, hits, time in breakdown.line(func.key, lineno) if proc is not None]
+
+
+def _processes(breakdown, unit) -> list:
+    """The document's "processes": one object per process of the breakdown."""
+    return [{"pid": proc.pid, "role": proc.role, "parent": proc.parent or None,
+             "command": proc.command or None, "host": proc.host or None,
+             "total_time": _finite(proc.total() * unit, f"the total time of pid {proc.pid}"),
+             "hits": sum(h for rows in proc.lines.values() for h, _ in rows.values())}
+            for proc in breakdown.processes]
+
+
 def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
     """(the document with its "functions" (None: leave the list empty and only check
     every number: write_json then writes the functions one by one), the FunctionStats
     in document order, from_disk)."""
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
+    from .by_process import split_by_process
+
     unit = stats.unit
     meta = {str(k): str(v) for k, v in stats.meta.items()}
+    breakdown = split_by_process(stats)  # ByProcessError: a broken record
     chosen = stats.select(top=top, skip_zero=skip_zero, sort="longest" if sort else False)
     built = []
     for func in chosen:
-        obj = _function(func, None if functions is None else from_disk)
+        obj = _function(func, None if functions is None else from_disk, breakdown)
         if functions is not None:
             built.append(obj)
     files: dict = {}
@@ -119,10 +148,11 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
         "command": meta.get("command", meta.get("argv")),
         "meta": meta,
         "total_time": _finite(sum(func.total for func in chosen) * unit, "the total time"),
+        "processes": _processes(breakdown, unit),
         "files": sorted(files.values(), key=lambda f: -f["total_time"]),
         "functions": built,
     }
-    return doc, chosen, from_disk
+    return doc, chosen, from_disk, breakdown
 
 
 def to_dict(stats, sort=False, from_disk=None, top=None, skip_zero=False) -> dict:
@@ -151,11 +181,12 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     json.dumps(to_dict(...)), written one function at a time, so memory does not grow
     with the document. Every number is checked first: an error writes nothing."""
     stream = sys.stdout if stream is None else stream
-    doc, chosen, from_disk = _document(stats, sort, from_disk, None, top, skip_zero)
+    doc, chosen, from_disk, breakdown = _document(stats, sort, from_disk, None, top,
+                                                  skip_zero)
     head = json.dumps(doc, indent=indent, allow_nan=False)
     if not chosen or indent is None:
         if chosen:
-            doc["functions"] = [_function(func, from_disk) for func in chosen]
+            doc["functions"] = [_function(func, from_disk, breakdown) for func in chosen]
             head = json.dumps(doc, indent=indent, allow_nan=False)
         stream.write(head + "\n")
         return
@@ -164,7 +195,7 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     pad = " " * indent
     stream.write(head[:-len(tail)] + '"functions": [\n')
     for n, func in enumerate(chosen):
-        text = json.dumps(_function(func, from_disk), indent=indent,
+        text = json.dumps(_function(func, from_disk, breakdown), indent=indent,
                           allow_nan=False).replace("\n", "\n" + pad * 2)
         stream.write(pad * 2 + text + (",\n" if n + 1 < len(chosen) else "\n"))
     stream.write(pad + "]\n}\n")

@@ -37,7 +37,11 @@ from ..results import FunctionStats, LineStats
 from ..source import shown_lines, table_lines, visible
 
 __all__ = ["Painter", "show_func", "show_text", "print_report", "write_function", "write",
-           "table_row", "COLUMNS", "CONTENTS_GAP"]
+           "table_row", "COLUMNS", "CONTENTS_GAP", "AUTO_SKIP_ZERO"]
+
+#: print_report leaves out the functions that never ran, unless asked not to, when more
+#: than this many were profiled (a whole package's thousands of empty tables help no one).
+AUTO_SKIP_ZERO = 100
 
 #: Narrowest width of each numeric column; a column widens to fit its longest cell.
 MIN_WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
@@ -68,6 +72,8 @@ REFUSED_FILE_NOTE = (
 NOTES = {"missing": MISSING_FILE_NOTE, "not-read": NO_SOURCE_NOTE,
          "refused": REFUSED_FILE_NOTE}
 SUMMARY_LINE = "{seconds:6.2f} seconds - {filename}:{lineno} - {name}\n"
+HIDDEN_NOTE = ("{hidden} function{s} that never ran not shown (of {count} profiled; -z is "
+               "the default above {limit}: --no-skip-zero shows them)\n")
 
 
 # --- the hook for decorated output -----------------------------------------------------
@@ -78,7 +84,7 @@ class Painter:
 
     The reports call ``paint(kind, text, **info)`` with the plain text of each piece and
     write what it returns. Kinds of the table (show_text/show_func): "unit", "total",
-    "file", "function", "missing", "heading", "rule", "summary" (text with its newline,
+    "file", "function", "missing", "heading", "rule", "summary", "note" (text with its newline,
     but heading and rule), and "row" (one table row, no newline; info: ``lineno``,
     ``cells``, the texts of the numeric cells in COLUMNS order, ``widths``, {column:
     width}, and ``contents``, the source text; the row is ``table_row(widths, cells,
@@ -142,15 +148,25 @@ def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=
                  top=None, painter=None, from_disk=None) -> None:
     """Prints the line-by-line report of `stats` (a LineStats) to `stream`: the `top`
     functions with the most time (all if None), shortest first with sort; skip_zero
-    leaves out the functions never run. unit: seconds per unit of the Time columns
+    leaves out the functions never run (None: when more than AUTO_SKIP_ZERO functions
+    were profiled, and a last line says how many). unit: seconds per unit of the Time columns
     (default: the results'). painter: decorates the text (a Painter; for colours
     linewise.reports.color.TerminalPainter; None: plain); from_disk: read the sources the results lack from their files (default: unless the
     results were loaded from a file)."""
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
     functions = stats.select(top=top, sort="shortest" if sort else False)
+    hidden = 0
+    if skip_zero is None:  # the default: -z when more than AUTO_SKIP_ZERO were profiled
+        skip_zero = len(stats.timings) > AUTO_SKIP_ZERO
+        if skip_zero:
+            hidden = sum(1 for func in functions if not any(h for _, h, _ in func.rows))
     _write_report(functions, stats.unit, unit, stream, skip_zero, True, summary, painter,
                   from_disk)
+    if hidden:
+        write(stream, (painter or _PLAIN).paint("note", HIDDEN_NOTE.format(
+            hidden=hidden, s="s" if hidden != 1 else "", count=len(stats.timings),
+            limit=AUTO_SKIP_ZERO)))
 
 
 def _write_report(functions, unit, output_unit, stream, stripzeros, details, summarize,

@@ -13,7 +13,9 @@
   var count = document.getElementById("match-count");
   var noMatch = document.getElementById("no-match");
   var texts = funcs.map(function (f) {
-    return (f.getAttribute("data-search") + "\n" + f.textContent).toLowerCase();
+    // a collapsed function's rows may not exist yet: lazy.js gives their text
+    return (f.getAttribute("data-search") + "\n" + (f.lwText ? f.lwText() : f.textContent))
+      .toLowerCase();
   });
   function filter() {
     var q = search.value.trim().toLowerCase();

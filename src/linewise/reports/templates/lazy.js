@@ -1,0 +1,57 @@
+// Collapsed functions of a big profile come without their rows: html.py embeds them once,
+// as data (the JSON block #lw-data, "lazy": {function id: [row, ...]}), and this makes a
+// function's rows when it is first opened (by a click, the search, "Expand all" or a
+// link to one of its lines). Rows are the markup html.py's _report_row writes.
+(function () {
+  "use strict";
+  var block = document.getElementById("lw-data");
+  var data = block ? JSON.parse(block.textContent) : {};
+  window.linewiseData = data;
+  var lazy = data.lazy || {};
+  function esc(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;");
+  }
+  function code(src) {
+    if (typeof src === "string") { return esc(src); }
+    return src.map(function (t) {
+      return t[0] ? '<span class="' + t[0] + '">' + esc(t[1]) + "</span>" : esc(t[1]);
+    }).join("");
+  }
+  function row(fid, r) {
+    var cls = r[1] ? ' class="' + r[1] + '"' : "";
+    var bar = r[6] ? '<span class="bar"><i style="width:' + r[6] + '"></i></span>' : "";
+    return '<tr id="' + fid + "-L" + r[0] + '"' + cls + '><td class="num">' + r[0] +
+      "</td>" + [r[2], r[3], r[4], r[5]].map(function (c) {
+        return '<td class="num">' + esc(c) + "</td>";
+      }).join("") + '<td class="left">' + bar + '</td><td class="src">' + code(r[7]) +
+      "</td></tr>";
+  }
+  function render(f) {
+    var rows = lazy[f.id];
+    if (!rows || !f.hasAttribute("data-lazy")) { return; }
+    var body = f.querySelector("table.lines tbody");
+    body.insertAdjacentHTML("afterbegin", rows.map(function (r) { return row(f.id, r); }).join(""));
+    f.removeAttribute("data-lazy");
+    f.dispatchEvent(new CustomEvent("lw-rendered", {bubbles: true}));
+  }
+  window.linewiseRender = render;
+  Array.prototype.forEach.call(document.querySelectorAll("details.func[data-lazy]"), function (f) {
+    var rows = lazy[f.id] || [];
+    f.lwText = function () {
+      if (!f.hasAttribute("data-lazy")) { return f.textContent; }
+      return f.textContent + "\n" + rows.map(function (r) {
+        return typeof r[7] === "string" ? r[7] : r[7].map(function (t) { return t[1]; }).join("");
+      }).join("\n");
+    };
+    f.addEventListener("toggle", function () { if (f.open) { render(f); } });
+  });
+  function renderTarget() {  // before report.js looks the target up
+    var id = decodeURIComponent(location.hash.slice(1));
+    var m = /^(f\d+)-/.exec(id);
+    var f = m && document.getElementById(m[1]);
+    if (f && f.tagName === "DETAILS") { render(f); }
+  }
+  window.addEventListener("hashchange", renderTarget);
+  renderTarget();
+})();
