@@ -30,13 +30,16 @@ def pair(stop):
     return a, b
 
 
-def _decode(buffer, size):
+def _decode(buffer, ncodes, size):
+    """[(first_line, n_lines, [sums], [hits, ticks, ...])] per code."""
     words = memoryview(buffer)[:size].cast("q").tolist()
-    out, pos = [], 0
-    while pos < len(words):
-        first, n = words[pos], words[pos + 1]
-        out.append((first, n, words[pos + 2:pos + 2 + 2 * n]))
-        pos += 2 + 2 * n
+    out, pos = [], 6 * ncodes
+    for i in range(ncodes):
+        header = words[6 * i:6 * i + 6]
+        n = header[1]
+        out.append((header[0], n, header[2:], words[pos:pos + 2 * n]))
+        pos += 2 * n
+    assert pos == len(words)
     return out
 
 
@@ -49,13 +52,16 @@ def test_snapshot_into_copies_what_get_stats_reports():
     assert ncodes == 2
     buffer = bytearray(size)
     assert engine.snapshot_into(buffer) == (2, size)
-    (first, n, pairs), (_, n_never, never_pairs) = _decode(buffer, size)
-    assert n > 0 and n_never > 0 and not any(never_pairs)
+    (first, n, sums, pairs), (_, n_never, never_sums, never_pairs) = _decode(buffer, ncodes, size)
+    assert n > 0 and n_never > 0 and not any(never_pairs) and never_sums == [0, 0, 0, 0]
     got = {first + j: (pairs[2 * j], pairs[2 * j + 1]) for j in range(n)
            if pairs[2 * j] or pairs[2 * j + 1]}
     assert {ln: h for ln, (h, _) in got.items()} == {
         line_of(loop, "snap_first"): 1, line_of(loop, "snap_for"): 101,
         line_of(loop, "snap_body"): 100, line_of(loop, "snap_return"): 1}
+    # The header's sums, and the line with the most ticks.
+    assert sums[:2] == [sum(h for h, _ in got.values()), sum(t for _, t in got.values())]
+    assert sums[3] == max(t for _, t in got.values()) and got[sums[2]][1] == sums[3]
     # The same ticks get_stats turns into nanoseconds.
     ns = _engine.ns_per_tick()
     stats = dict((ln, (h, t)) for ln, h, t in engine.get_stats()[0][1])
@@ -80,13 +86,15 @@ def test_counters_take_lines_and_functions():
         loop(50)
     snap = Counters(lp).take()
     assert snap.profiled == 2 and snap.events == 1 + 51 + 50 + 1
-    assert {(ln.key[2], ln.lineno): ln.hits for ln in snap.lines} == {
+    assert {(ln.key[2], ln.lineno): ln.hits for ln in snap.lines()} == {
         ("loop", line_of(loop, "snap_first")): 1, ("loop", line_of(loop, "snap_for")): 51,
         ("loop", line_of(loop, "snap_body")): 50, ("loop", line_of(loop, "snap_return")): 1}
-    (func,) = snap.functions
+    (func,) = snap.functions()
+    assert snap.ran == 1
     assert func.key in lp.get_stats().timings and func.key[2] == "loop"
     assert func.hits == snap.events
-    assert func.seconds == pytest.approx(sum(ln.seconds for ln in snap.lines))
+    assert func.seconds == pytest.approx(sum(ln.seconds for ln in snap.lines()))
+    assert snap.lines(2) == snap.lines()[:2]
 
 
 def test_snapshots_while_a_thread_counts_are_consistent():
@@ -103,7 +111,7 @@ def test_snapshots_while_a_thread_counts_are_consistent():
             seen, last = 0, {}
             while seen < 200 or not last.get(b_line):
                 snap = counters.take()
-                last = {ln.lineno: ln.hits for ln in snap.lines}
+                last = {ln.lineno: ln.hits for ln in snap.lines()}
                 a, b = last.get(a_line, 0), last.get(b_line, 0)
                 assert b in (a, a - 1), (a, b)
                 seen += 1

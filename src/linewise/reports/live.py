@@ -6,7 +6,6 @@ linewise[live]`): this module needs it.
 """
 from __future__ import annotations
 
-import heapq
 import os
 from dataclasses import dataclass
 
@@ -70,7 +69,7 @@ def render(snapshot, frame: Frame, sources: Sources, height: int):
     header.append("linewise live", style="bold")
     header.append(f"  {frame.title}   elapsed {_clock(frame.elapsed)}   "
                   f"events/s {_count(frame.rate)}   functions {snapshot.profiled} profiled, "
-                  f"{len(snapshot.functions)} ran")
+                  f"{snapshot.ran} ran")
     if frame.paused:
         header.append("   PAUSED", style="bold reverse")
     status = Text(f"hottest {frame.mode}", style="bold")
@@ -98,7 +97,7 @@ def _table(first_column):
 
 def _lines(snapshot, frame, sources, rows):
     table = _table("file:line")
-    hottest = heapq.nlargest(rows, snapshot.lines, key=lambda ln: (ln.seconds, ln.hits))
+    hottest = snapshot.lines(rows)
     top = hottest[0].seconds if hottest else 0.0
     for line in hottest:
         table.add_row(where(line.key, line.lineno), visible(line.key[2]), str(line.hits),
@@ -110,7 +109,7 @@ def _lines(snapshot, frame, sources, rows):
 
 def _functions(snapshot, frame, sources, rows):
     table = _table("file:line")
-    hottest = heapq.nlargest(rows, snapshot.functions, key=lambda f: (f.seconds, f.hits))
+    hottest = snapshot.functions(rows)
     top = hottest[0].seconds if hottest else 0.0
     for func in hottest:
         table.add_row(where(func.key, func.key[1]), visible(func.key[2]), str(func.hits),
