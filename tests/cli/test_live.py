@@ -304,3 +304,18 @@ def test_watch_waits_for_the_file_and_survives_a_bad_one(watched, progs):
     _replace(progs, "n1234.lw", "later.lw")
     wait_for(out.get, lambda t: _hits(1234).search(t), "the report once the file is good")
     assert proc.poll() is None
+
+
+def test_watch_in_a_terminal_redraws_the_screen_from_the_top(tmux, watched, progs):
+    _replace(progs, "n1234.lw", "w.lw")
+    command = shlex.join([sys.executable, "-m", "linewise", "view", "--watch", "w.lw"])
+    tmux.start(f"{command}; echo EXIT=$?; sleep 600", progs)
+    first = wait_for(tmux.screen, lambda s: _hits(1234).search(s), "the first report")
+    assert first.startswith("linewise view --watch: w.lw at "), first
+    _replace(progs, "n4321.lw", "w.lw")
+    screen = wait_for(tmux.screen, lambda s: _hits(4321).search(s), "the report again")
+    # The screen was cleared: one header, at the top, and the old figures gone.
+    assert screen.startswith("linewise view --watch: w.lw at ") and screen.count("--watch") == 1
+    assert not _hits(1234).search(screen)
+    tmux.keys("C-c")
+    wait_for(tmux.screen, lambda s: "EXIT=0" in s, "Ctrl-C ending the watch")

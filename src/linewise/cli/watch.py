@@ -9,7 +9,9 @@ either, a few times a second, which costs a stat call and works on every file sy
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import shutil
 import sys
 import time
 
@@ -71,8 +73,42 @@ def _show(view, once, invocation, files, state, clear):
         return
     print(f"{PROG} view --watch: {names} at {stamp}; drawn again when it changes "
           "(Ctrl-C to stop)", flush=True)
+    screen = _Screen() if clear else None
+    real, sys.stdout = sys.stdout, screen or sys.stdout
     try:
         view.run(once, invocation)
     except CommandError as exc:  # not (yet) a results file: said, and watched on
         print(f"{PROG} view: error: {exc}", flush=True)
+    finally:
+        sys.stdout = real
+    if screen is not None:
+        _fit(screen.getvalue(), names)
     sys.stdout.flush()
+
+
+class _Screen(io.StringIO):
+    """The report for a terminal, held to show what fits (colours kept)."""
+
+    def isatty(self):
+        return True
+
+
+def _fit(text, names):
+    """Writes the top of `text` that fits the terminal below the header line, and a line
+    saying how much more there is (a terminal shows the end of what is written)."""
+    from ..reports.color import strip_ansi
+
+    columns, rows = shutil.get_terminal_size()
+    room = max(1, rows - 3)  # the header above, the "more" line and the cursor below
+    lines = text.splitlines()
+    shown, used = 0, 0
+    for line in lines:
+        height = max(1, -(-len(strip_ansi(line)) // max(1, columns)))
+        if used + height > room:
+            break
+        used += height
+        shown += 1
+    sys.stdout.write("\n".join(lines[:shown]) + ("\n" if shown else ""))
+    if shown < len(lines):
+        sys.stdout.write(f"\x1b[0m… {len(lines) - shown} more lines (all of them: {PROG} view "
+                         f"{names})\n")
