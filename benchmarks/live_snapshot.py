@@ -1,7 +1,9 @@
 """What the live view costs the program: how long one reading of the counters holds the
 GIL (the program's threads wait that long), for FUNCTIONS profiled functions of 10 lines
-that all ran: Engine.snapshot_into (the live view's copy) against get_stats (a tuple per
-line), and Counters.take (the copy, then decoding in the reading thread).
+that all ran: Engine.snapshot_into (the live view's copy, plus the per-function sums it
+makes with the GIL released: the program waits at most that long) against get_stats (a
+tuple per line, all under the GIL), and Counters.take (the copy, then decoding in the
+reading thread, which shares the GIL with the program like any thread).
 
     .venvs/3.13/bin/python benchmarks/live_snapshot.py [FUNCTIONS]
 
@@ -46,9 +48,9 @@ def main():
     counters.take()  # sizes its buffer, names the codes once
     lines = sum(len(lines) for _, lines in engine.get_stats())
     print(f"{n} functions, {lines} lines that ran, snapshot {size / 1e6:.2f} MB")
-    print(f"  snapshot_into (GIL held, the program waits): {median_ms(lambda: engine.snapshot_into(buffer)):8.3f} ms")
-    print(f"  get_stats     (GIL held, the program waits): {median_ms(engine.get_stats):8.3f} ms")
-    print(f"  Counters.take (copy + decoding, shared GIL): {median_ms(counters.take):8.3f} ms")
+    print(f"  snapshot_into (the program waits at most):   {median_ms(lambda: engine.snapshot_into(buffer)):8.3f} ms")
+    print(f"  get_stats     (GIL held throughout):        {median_ms(engine.get_stats):8.3f} ms")
+    print(f"  Counters.take (copy + decoding, GIL shared): {median_ms(counters.take):8.3f} ms")
 
 
 main()

@@ -251,6 +251,10 @@ class Reader:
         return self.text
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def watched(progs):
     (progs / "loop.py").write_text(LOOP)
@@ -260,9 +264,11 @@ def watched(progs):
     procs = []
 
     def start(path):
+        # SIGINT as a terminal gives it, even if we were started with it ignored (a
+        # background job): Python ignores Ctrl-C if it starts with SIGINT ignored.
         proc = subprocess.Popen([sys.executable, "-m", "linewise", "view", "--watch", path],
                                 cwd=progs, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=_env())
+                                text=True, env=_env(), preexec_fn=_default_sigint)
         procs.append(proc)
         return proc, Reader(proc)
     yield start
