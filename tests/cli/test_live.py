@@ -220,6 +220,17 @@ def test_live_output_without_live_is_refused(progs):
     assert "--live-output needs --live" in line
 
 
+@pytest.mark.parametrize("target, what", [(PROGRAM, "the program itself"),
+                                          ("r.lw", "the results file")])
+def test_live_output_over_the_program_or_its_results_is_refused(progs, target, what):
+    pytest.importorskip("rich", reason="rich (linewise[live]) is not installed")
+    before = (progs / PROGRAM).read_bytes()
+    line = one_error_line(lw("run", "--live", "--live-output", target, "-o", "r.lw", PROGRAM,
+                             "stop", cwd=progs))
+    assert line.endswith(f"--live-output {target}: that is {what}"), line
+    assert (progs / PROGRAM).read_bytes() == before
+
+
 # -- view --watch ------------------------------------------------------------------------
 
 LOOP = """\

@@ -64,15 +64,18 @@ def live_view(opts, output_path, part):
     if out is None:
         base = output_path[:-3] if output_path and output_path.endswith(".lw") else output_path
         out = base + ".out" if base else "linewise-live.out"
-    check_writable(out)
-    if output_path and os.path.abspath(out) == output_path:
-        raise UsageError(f"--live-output {out}: that is the results file")
+    check_writable(out, "the program's output")
+    kind, target, args = part
+    for other, what in ((output_path, "the results file"),
+                        (target if kind == "script" else None, "the program itself")):
+        if other and (os.path.abspath(out) == os.path.abspath(other) or (
+                os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other))):
+            raise UsageError(f"--live-output {out}: that is {what}")
     try:
         tty = os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise UsageError(f"--live needs a terminal: cannot open /dev/tty ({exc.strerror})"
                          ) from None
-    kind, target, args = part
     title = {"module": f"-m {target}", "code": "-c ...", "stdin": "-"}.get(kind, target)
     return LiveView(tty, os.path.abspath(out), shlex.join([title, *args]))
 
