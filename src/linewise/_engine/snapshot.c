@@ -3,8 +3,9 @@
  * What `linewise run --live` reads once a second while the program runs. get_stats builds
  * a Python tuple per line that ran, and each allocation may start the garbage collector,
  * whose finalizers run Python code and may hand the GIL to another thread half-way through
- * the table; here the copy is a loop of memcpy under the GIL that calls no Python API, so
- * no other thread runs during it (the snapshot is consistent across threads) and the
+ * the table; here the copy is a loop of code-extra lookups and memcpy under the GIL that
+ * runs no Python code, so no other thread runs during it (the snapshot is one moment of
+ * every thread's counts) and the
  * program waits only as long as the copy takes. The caller keeps the buffer from one
  * snapshot to the next, so nothing is allocated either, and the hot path is not touched.
  *
@@ -15,7 +16,8 @@
  * first_line, first_line + 1, ... A code with no table has n_lines 0. Ticks become
  * nanoseconds with _engine.ns_per_tick(). The headers' sums are made from the copy with
  * the GIL released; with them all in one table a reader gets per-function figures by
- * slicing (10^4 functions a second) and walks the lines of a few functions only.
+ * slicing (10^4 functions a second) and walks the lines of a few functions only. One
+ * reader per buffer: while the sums are made another thread could call in with it.
  *
  * Free-threaded builds (no GIL) would need more: the hot path writes the counters from
  * several threads at once, so the copy would have to read them with relaxed atomic loads
