@@ -5,9 +5,9 @@
  * whose finalizers run Python code and may hand the GIL to another thread half-way through
  * the table; here the copy is a loop of code-extra lookups and memcpy under the GIL that
  * runs no Python code, so no other thread runs during it (the snapshot is one moment of
- * every thread's counts) and the
- * program waits only as long as the copy takes. The caller keeps the buffer from one
- * snapshot to the next, so nothing is allocated either, and the hot path is not touched.
+ * every thread's counts) and the program waits only as long as the copy takes. The
+ * caller keeps the buffer from one snapshot to the next, so nothing is allocated either,
+ * and the hot path is not touched.
  *
  * The layout, in native-endian 64-bit integers: first a header of LW_SNAPSHOT_HEADER
  * words for each code of Engine.codes in order (append-only, so header i is codes[i]):
