@@ -631,7 +631,7 @@ def test_options_that_take_a_value_come_from_the_parser():
     assert takes_value(commands["run"]) == {"-o", "--output", "--outfile", "-u", "--unit",
                                             "--top", "-p", "--prof-mod", "-s", "--setup",
                                             "--config", "--color", "-i",
-                                            "--output-interval"}
+                                            "--output-interval", "--live-output"}
 
 
 def test_explicit_mode_off_keeps_no_closure_alive(progs):

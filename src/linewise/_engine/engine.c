@@ -1,6 +1,7 @@
 /* engine.c: the Engine type, one per LineProfiler: which code it watches, on or off,
  * and reading its counts out. */
 #include "events.h"
+#include "snapshot.h"
 
 /* Activates (on) or deactivates this engine's codes. Returns 0, or -1 with an exception;
  * on failure to activate the codes already switched are switched back, and deactivating
@@ -442,6 +443,7 @@ static PyMethodDef Engine_methods[] = {
      "disables (see disable())."},
     {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
     {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
+    {"snapshot_into", lw_engine_snapshot_into, METH_O, LW_SNAPSHOT_INTO_DOC},
     {NULL, NULL, 0, NULL},
 };
 

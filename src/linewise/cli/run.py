@@ -20,6 +20,7 @@ from .common import (PROG, Command, CommandError, Settings, UsageError, add_comm
                      add_report_options, check_writable, load_config,
                      save_results, silence_stdout, takes_value)
 from .kernprof import OPTIONAL_VALUE, Snapshots, interval, is_value, prof_mod_targets
+from .live import add_live_options, live_view
 
 DESCRIPTION = """\
 Runs a Python program under the line profiler, as `python` would run it (as __main__, with
@@ -111,6 +112,7 @@ def add_options(parser):
                         help="also save the results every SECONDS seconds (at least 1; 1 "
                              "if no number follows) while the program runs, so a run that "
                              "is killed leaves its last snapshot")
+    add_live_options(parser)
     add_common(parser)
     parser.add_argument("-V", "--version", action="store_true",
                         help="print linewise's version and exit")
@@ -244,6 +246,7 @@ def run_program(part, settings, command) -> int:
     from .. import program as programs
 
     plan = _plan(part, settings, command)
+    live = live_view(settings.opts, plan.output_path, part)  # checked before the program runs
     program = programs.describe(*part)
     if (plan.output_path and program.file and os.path.isfile(program.file)
             and os.path.exists(plan.output_path)
@@ -289,15 +292,18 @@ def run_program(part, settings, command) -> int:
     def on_signal(signum):
         profiler.disable_by_count()
         snapshots.stop()
+        live.stop()
         _finish(plan, program, profiler, auto, streams, 0, False, signum=signum)
 
     guard = Guard(on_signal)
     guard.install()
     snapshots.start()
+    live.start(profiler)
     status, interrupted = programs.execute(program, module.__dict__, profiler)
     if not guard.owner:  # a forked child returning: the results are the parent's
         return status
     snapshots.stop()
+    live.stop()
     with guard.finishing():
         return _finish(plan, program, profiler, auto, streams, status, interrupted)
 

@@ -48,6 +48,10 @@ class View(Command):
         output.add_argument("--json-schema", action="store_true",
                             help="print the JSON Schema of --json's output and exit (no "
                                  "FILE)")
+        parser.add_argument("--watch", action="store_true",
+                            help="draw the report again each time FILE changes, as the "
+                                 f"snapshots of `{PROG} run -i SECONDS` replace it (waits "
+                                 "for FILE to appear; Ctrl-C stops)")
         add_common(parser)
         self.parser = parser
         return parser
@@ -62,6 +66,10 @@ class View(Command):
         settings = Settings(opts, load_config(opts))
         if settings.flag("traceback"):
             invocation.traceback = True
+        if opts.watch:
+            from .watch import watch
+
+            return watch(self, opts, invocation)
         unit, top = settings.unit(), settings.top()
         if opts.all and opts.skip_zero:
             self.parser.error("--all and -z/--skip-zero contradict each other")
