@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # The C must build without a warning on every Python: warnings fail the test build.
 export LINEWISE_CFLAGS="${LINEWISE_CFLAGS:--Werror}"
 pythons=$(scripts/pythons.sh)
-scripts/need-tmux.sh  # the live view's tests need a terminal
+scripts/need-tools.sh  # tmux and chromium, which some tests drive
 [ -n "$pythons" ] || { echo "test-all: no Python >= 3.10 found" >&2; exit 1; }
 status=0
 summary=""

@@ -37,7 +37,7 @@ else
 fi
 [ -n "$pythons" ] || { echo "test-asan: no Python >= 3.10 found" >&2; exit 1; }
 
-scripts/need-tmux.sh  # the live view's tests need a terminal
+scripts/need-tools.sh  # tmux and chromium, which some tests drive
 logdir=$root/build/sanitizer-logs
 # pytest-xdist across the cores, as scripts/test-all.sh (LINEWISE_TEST_JOBS).
 jobs=${LINEWISE_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}

@@ -82,7 +82,7 @@ class Tmux:
 def tmux():
     exe = shutil.which("tmux")
     if exe is None:
-        pytest.skip("tmux is not installed (scripts/need-tmux.sh installs it when run as "
+        pytest.skip("tmux is not installed (scripts/need-tools.sh installs it when run as "
                     "root with apt-get)")
     pytest.importorskip("rich", reason="rich (linewise[live]) is not installed")
     session = Tmux(exe)
