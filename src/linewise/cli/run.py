@@ -104,6 +104,13 @@ def add_options(parser):
     parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
                         help="also profile the modules the program imports directly "
                              "(except the standard library's)")
+    parser.add_argument("--memory", metavar="MODE", nargs="?", const="on",
+                        choices=("on", "off", "native"),
+                        help="also charge memory to each line: bytes allocated, net and "
+                             "peak, through Python's allocators and numpy's; "
+                             "--memory=native (Linux) also sees malloc and friends of "
+                             "every C extension, by preloading linewise's malloc hook "
+                             "(the program is started again with LD_PRELOAD)")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
@@ -137,6 +144,9 @@ def split_run_argv(tokens, takes_value):
         if token == "-" or not token.startswith("-"):
             return tokens[:i], _program_token(token, tokens[i + 1:])
         if token.startswith("--"):
+            if token == "--memory":
+                i += 1  # its mode only as --memory=MODE: the next word is the program's
+                continue
             if token in OPTIONAL_VALUE:
                 i += 2 if i + 1 < len(tokens) and is_value(token, tokens[i + 1]) else 1
                 continue
@@ -308,7 +318,7 @@ def _profiler_for(settings):
     from ..autoprofile import AutoProfile, TargetError, resolve_target
     from ..profiler import LineProfiler
 
-    profiler = LineProfiler()
+    profiler = LineProfiler(memory=settings.get("memory"))
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
     for text in prof_mod_targets(settings.get("prof-mod") or (), base):
