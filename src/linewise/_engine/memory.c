@@ -10,7 +10,7 @@
 #include "memory.h"
 #include "memtable.h"
 
-_Thread_local LwMemThread lw_memtls;
+_Thread_local LwMemThread lw_memtls LW_TLS_FAST;
 uint32_t lw_mem_epoch = 1;  /* 0 never: zeroed frame records read as never set */
 int lw_mem_active;
 

@@ -36,10 +36,16 @@ static _Atomic uint64_t session = 1;
 static _Atomic uint64_t untracked;
 static _Atomic size_t mapped;
 
+/* Where p's probe starts. Neighbouring blocks get neighbouring slots (pymalloc hands out
+ * a pool's blocks in address order, so a line's allocations touch few cache lines of the
+ * table); each window of addresses the table spans starts at a hashed offset, so that
+ * arenas a window apart do not pile onto the same slots. */
 static inline size_t
 slot_of(const Table *t, uintptr_t p)
 {
-    return (size_t)(((uint64_t)p * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - t->bits));
+    uint64_t window = (uint64_t)p >> (4 + t->bits);
+    uint64_t offset = (window * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - t->bits);
+    return (size_t)(((uint64_t)p >> 4) + offset) & (((size_t)1 << t->bits) - 1);
 }
 
 /* Maps a zeroed table of 1 << bits entries in front of `older`; NULL if mmap fails. */
