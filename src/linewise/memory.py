@@ -110,3 +110,56 @@ def watch_numpy() -> None:
         _engine.memory_numpy_check()
     elif _watcher not in sys.meta_path:
         sys.meta_path.insert(0, _watcher)
+
+
+# -- native allocations: the preloaded malloc hook ------------------------------------------
+
+_PRELOADED = "LINEWISE_NATIVE_PRELOADED"  # set in the re-executed process: LD_PRELOAD before
+
+
+def native_library() -> str | None:
+    """The path of linewise's malloc hook (built on Linux only), or None."""
+    import glob
+    import importlib.machinery
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        found = glob.glob(os.path.join(glob.escape(here), "_native_malloc" + suffix))
+        if found:
+            return found[0]
+    return None
+
+
+def ensure_native_preload() -> None:
+    """For --memory=native: returns once the malloc hook is in this process, having
+    restored the environment the program should see; else re-executes the same command
+    line with the hook in LD_PRELOAD (never returns). RuntimeError when it cannot be."""
+    import os
+
+    if not sys.platform.startswith("linux"):
+        raise RuntimeError("--memory=native needs Linux (it preloads a malloc hook)")
+    library = native_library()
+    if library is None:
+        raise RuntimeError("--memory=native: linewise was built without its malloc hook")
+    if _PRELOADED in os.environ:
+        before = os.environ.pop(_PRELOADED)
+        # The program and its children see the LD_PRELOAD they would have had.
+        if before:
+            os.environ["LD_PRELOAD"] = before
+        else:
+            os.environ.pop("LD_PRELOAD", None)
+        if not _engine.memory_diagnostics()["native"]:
+            raise RuntimeError(f"--memory=native: the malloc hook {library} was not "
+                               "loaded (LD_PRELOAD ignored: a setuid program, or a "
+                               "static Python?)")
+        return
+    argv = getattr(sys, "orig_argv", None)
+    if not argv:
+        raise RuntimeError("--memory=native: cannot tell this process's command line")
+    env = dict(os.environ)
+    env[_PRELOADED] = env.get("LD_PRELOAD", "")
+    env["LD_PRELOAD"] = " ".join(p for p in (library, env.get("LD_PRELOAD", "")) if p)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *argv[1:]], env)

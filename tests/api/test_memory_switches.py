@@ -113,3 +113,41 @@ def test_memory_argument_values():
     assert LineProfiler(memory="native").memory == "native"
     with pytest.raises(ValueError):
         LineProfiler(memory="lots")
+
+
+NATIVE = textwrap.dedent("""\
+    import ctypes, os
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    @profile
+    def main():
+        p = libc.malloc(20_000_000)
+        b = bytearray(4_000_000)
+        libc.free(p)
+        return len(b)
+
+    main()
+    print("PRELOAD", repr(os.environ.get("LD_PRELOAD")))
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux's")
+@pytest.mark.parametrize("mode", ["native", "on"])
+def test_linewise_run_memory_native(tmp_path, mode):
+    (tmp_path / "prog.py").write_text(NATIVE)
+    out = run_py(["-m", "linewise", "run", "-q", f"--memory={mode}", "-o", "n.lw", "prog.py"],
+                 tmp_path, {"LD_PRELOAD": ""})
+    assert out.returncode == 0, out.stderr
+    assert "PRELOAD ''" in out.stdout or "PRELOAD None" in out.stdout  # not the children's
+    stats = load_stats(str(tmp_path / "n.lw"))
+    m = 20_000_000 if mode == "native" else 0
+    alloc, net, _ = line_memory(stats, "main", 9)
+    assert m <= alloc <= m + 512 and m <= net <= m + 512
+    # Python's own allocator calling malloc is not counted twice.
+    alloc, net, _ = line_memory(stats, "main", 10)
+    assert N <= alloc <= N + 512
+    _, net, _ = line_memory(stats, "main", 11)
+    assert -m - 512 <= net <= -m + 512

@@ -10,6 +10,8 @@
 #include "memory.h"
 #include "memtable.h"
 
+#include <dlfcn.h>
+
 _Thread_local LwMemThread lw_memtls LW_TLS_FAST;
 uint32_t lw_mem_epoch = 1;  /* 0 never: zeroed frame records read as never set */
 int lw_mem_active;
@@ -174,6 +176,33 @@ static Domain domains[3] = {
     {PYMEM_DOMAIN_OBJ, {0}, {NULL, obj_malloc, obj_calloc, obj_realloc, obj_free}, 0},
 };
 
+/* ---- native allocations (linewise run --memory=native) ----------------------------- */
+
+/* What the preloaded malloc hook (src/linewise/_preload/malloc_hook.c) calls. */
+typedef struct {
+    void (*alloc)(void *p, size_t n);
+    void (*free)(void *p);
+    size_t (*take)(void *old);
+    void (*realloc)(void *old, size_t old_size, void *p, size_t n);
+} NativeCallbacks;
+
+static const NativeCallbacks native_callbacks = {
+    lw_mem_note_alloc, lw_mem_note_free, lw_mem_take, lw_mem_note_realloc,
+};
+
+/* The preloaded library's install function, or NULL when it is not in the process. */
+static void (*
+native_install(void))(const NativeCallbacks *)
+{
+    static int looked;
+    static void (*install)(const NativeCallbacks *);
+    if (!looked) {
+        looked = 1;
+        *(void **)&install = dlsym(RTLD_DEFAULT, "lw_native_install");
+    }
+    return install;
+}
+
 int
 lw_mem_start(void)
 {
@@ -190,6 +219,9 @@ lw_mem_start(void)
         }
     }
     lw_mem_active = 1;
+    if (native_install() != NULL) {
+        native_install()(&native_callbacks);
+    }
     return lw_mem_numpy_check();
 }
 
@@ -197,6 +229,9 @@ int
 lw_mem_stop(void)
 {
     lw_mem_active = 0;
+    if (native_install() != NULL) {
+        native_install()(NULL);
+    }
     int status = lw_numpy_unwrap();
     for (int i = 0; i < 3; i++) {
         Domain *d = &domains[i];
@@ -241,7 +276,8 @@ lw_mem_diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
         PyTuple_SET_ITEM(allocators, i, item);
     }
     LwMemThread *m = &lw_memtls;
-    return Py_BuildValue("{sisNs(iii)sKsLsKsn}", "active", lw_mem_active, "allocators",
+    return Py_BuildValue("{sisisNs(iii)sKsLsKsn}", "active", lw_mem_active, "native",
+                         native_install() != NULL, "allocators",
                          allocators, "installed", domains[0].installed,
                          domains[1].installed, domains[2].installed, "thread_alloc",
                          (unsigned long long)m->alloc, "thread_live", (long long)m->live,

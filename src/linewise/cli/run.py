@@ -83,6 +83,13 @@ class Run(Command):
                 print(f"{PROG}: note: {note}", file=sys.stderr)
             for warning in config.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        if settings.get("memory") == "native":
+            from ..memory import ensure_native_preload
+
+            try:
+                ensure_native_preload()  # may start this command again, with the hook
+            except (RuntimeError, OSError) as exc:
+                raise UsageError(str(exc)) from None
         return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
 
 
