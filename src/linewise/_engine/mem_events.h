@@ -102,4 +102,22 @@ lw_mem_end(CodeEntry *e, MemRec *r, int line)
     m->high = r->outer_high > r->call_high ? r->outer_high : r->call_high;
 }
 
+/* sys.monitoring passes line numbers and offsets as int objects, made for the event when
+ * above the small ints: not the program's allocations. The object's block leaves the
+ * table and its bytes the counters, before the line boundary reads them (its free then
+ * counts nothing). */
+static inline void
+lw_mem_forget_event_args(lw_state *st, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (LW_UNLIKELY(st->mem_engines) && nargs >= 2 && PyLong_CheckExact(args[1])) {
+        size_t made = lw_mem_take(args[1]);
+        LwMemThread *m = &lw_memtls;
+        if (m->high == m->live) {
+            m->high -= (int64_t)made;  /* the mark is now, the object included */
+        }
+        m->alloc -= made;
+        m->live -= (int64_t)made;
+    }
+}
+
 #endif /* LINEWISE_MEM_EVENTS_H */
