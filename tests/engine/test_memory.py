@@ -351,3 +351,18 @@ def test_numpy_arrays(before):
     assert near(zeros[0], size, slack) and near(zeros[1], size, slack), zeros
     assert near(add[0], size, slack) and near(add[1], size, slack), add
     assert -size - slack <= dropped[1] <= -size, dropped
+
+
+def test_lines_that_allocate_nothing_show_nothing_past_line_256():
+    """sys.monitoring passes line numbers above 256 as new int objects: the profiler's
+    doing, not the line's (each such line showed 32 bytes allocated)."""
+    namespace = {}
+    exec(compile("\n" * 300 + "def f(a):\n    b = a\n    c = b\n    return c\n",
+                 "<padded>", "exec"), namespace)
+    f = namespace["f"]
+    prof = LineProfiler(f, memory=True)
+    for _ in range(3):
+        prof.runcall(f, 1)
+    stats = prof.get_stats()
+    (rows,) = stats.memory.values()
+    assert [r[1:] for r in rows] == [(0, 0, 0)] * 3, rows
