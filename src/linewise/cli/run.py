@@ -87,7 +87,7 @@ class Run(Command):
             from ..memory import ensure_native_preload
 
             try:
-                ensure_native_preload()  # may start this command again, with the hook
+                ensure_native_preload()  # or starts this command again, with the hook
             except (RuntimeError, OSError) as exc:
                 raise UsageError(str(exc)) from None
         return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
@@ -113,11 +113,9 @@ def add_options(parser):
                              "(except the standard library's)")
     parser.add_argument("--memory", metavar="MODE", nargs="?", const="on",
                         choices=("on", "off", "native"),
-                        help="also charge memory to each line: bytes allocated, net and "
-                             "peak, through Python's allocators and numpy's; "
-                             "--memory=native (Linux) also sees malloc and friends of "
-                             "every C extension, by preloading linewise's malloc hook "
-                             "(the program is started again with LD_PRELOAD)")
+                        help="also charge memory to each line (allocated, net, peak): "
+                             "Python's allocators and numpy's; --memory=native (Linux) "
+                             "also malloc & co., by restarting with a preloaded hook")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
@@ -151,13 +149,11 @@ def split_run_argv(tokens, takes_value):
         if token == "-" or not token.startswith("-"):
             return tokens[:i], _program_token(token, tokens[i + 1:])
         if token.startswith("--"):
-            if token == "--memory":
-                i += 1  # its mode only as --memory=MODE: the next word is the program's
-                continue
             if token in OPTIONAL_VALUE:
                 i += 2 if i + 1 < len(tokens) and is_value(token, tokens[i + 1]) else 1
                 continue
-            i += 2 if token in takes_value else 1
+            # --memory's mode only as --memory=MODE: a word after it is the program.
+            i += 2 if token in takes_value and token != "--memory" else 1
             continue
         # A cluster of short options, like -vz or -ofile or -vm module.
         for j in range(1, len(token)):
