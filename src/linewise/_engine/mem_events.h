@@ -110,6 +110,12 @@ static inline void
 lw_mem_forget_event_args(lw_state *st, PyObject *const *args, Py_ssize_t nargs)
 {
     if (LW_UNLIKELY(st->mem_engines) && nargs >= 2 && PyLong_CheckExact(args[1])) {
+#if PY_VERSION_HEX >= 0x030C0000
+        PyLongObject *n = (PyLongObject *)args[1];
+        if (PyUnstable_Long_IsCompact(n) && PyUnstable_Long_CompactValue(n) <= 256) {
+            return;  /* one of the interpreter's cached small ints: never made per event */
+        }
+#endif
         size_t made = lw_mem_take(args[1]);
         LwMemThread *m = &lw_memtls;
         if (m->high == m->live) {
