@@ -9,6 +9,7 @@ and nothing is paid per call (the decorator returns the function itself), unless
   linewise is imported, or the program calls
   ``profile.enable()``: this process collects from then on, and at exit the report is
   printed and the results are written (``LINEWISE_OUTPUT``, default ``<program>.lw``).
+  ``LINEWISE_MEMORY=1`` charges memory to the lines too (linewise.memory).
 
 Once on, profiling stays on for the rest of the process (functions marked before that are
 picked up too), so the marked functions are returned unwrapped either way; as with
@@ -25,6 +26,17 @@ import types
 __all__ = ["Profile", "profile", "explicit_output_path"]
 
 _TRUE = {"1", "true", "yes", "on"}
+
+
+def _memory_from_environment():
+    """LINEWISE_MEMORY's mode (on, off, native); a bad value is said once and means off."""
+    from .memory import parse_mode
+
+    try:
+        return parse_mode(os.environ.get("LINEWISE_MEMORY"))
+    except ValueError as exc:
+        print(f"linewise: LINEWISE_MEMORY: {exc}; memory is not traced", file=sys.stderr)
+        return None
 
 
 def explicit_output_path(output=None) -> str | None:
@@ -134,7 +146,7 @@ class Profile:
         if self._profiler is None:
             from .profiler import LineProfiler
 
-            self._start(LineProfiler())
+            self._start(LineProfiler(memory=_memory_from_environment()))
         elif self._profiler.enable_count == 0:  # after disable()
             self._profiler.enable_by_count()
         self._output = path

@@ -59,6 +59,12 @@ def _yield_offsets(code: types.CodeType) -> list[int] | None:
     ]
 
 
+def _watch_numpy():
+    from .memory import watch_numpy
+
+    watch_numpy()
+
+
 def _is_pseudo_file(filename) -> bool:
     """True for the names Python gives code that has no file (``<string>``, ``<stdin>``)."""
     return filename.startswith("<") and filename.endswith(">")
@@ -129,10 +135,17 @@ class LineProfiler:
     A drop-in for ``line_profiler.LineProfiler``: add functions, classes or modules, run
     code with it enabled (``with``, ``run``, ``runcall``, ``enable()``, or as a decorator),
     then ``print_stats()``, ``get_stats()`` or ``dump_stats(path)``.
+
+    ``memory=True`` also charges memory to each line (linewise.memory: bytes allocated,
+    net and peak, in ``get_stats().memory``); "native" is accepted for the command line's
+    mode, whose malloc hook only ``linewise run --memory=native`` can preload.
     """
 
-    def __init__(self, *functions):
-        self._engine = _engine.Engine()
+    def __init__(self, *functions, memory=False):
+        from .memory import parse_mode
+
+        self.memory = parse_mode(memory)
+        self._engine = _engine.Engine(memory=self.memory is not None)
         self.functions: list = []
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         # Code without a file: {plain key: [one code object per distinct source]}, in the
@@ -242,6 +255,8 @@ class LineProfiler:
 
     def enable(self) -> None:
         self._engine.enable()
+        if self.memory:
+            _watch_numpy()
 
     def disable(self) -> None:
         self._engine.disable()
@@ -255,6 +270,8 @@ class LineProfiler:
         """enable(), counted: nested enables need as many disables. The count is kept in
         the engine, so that testing it and switching are one step for other threads."""
         self._engine.enable_by_count()
+        if self.memory:
+            _watch_numpy()
 
     def disable_by_count(self) -> None:
         self._count_down(keep_armed=False)
@@ -404,7 +421,12 @@ class LineProfiler:
             elif key in timings:
                 continue
             timings[key] = lines
-        return LineStats(timings, 1e-9, default_meta())
+        if not self.memory:
+            return LineStats(timings, 1e-9, default_meta())
+        from .memory import memory_columns
+
+        columns, types = memory_columns(self._engine.get_memory(), self.key_for, timings)
+        return LineStats(timings, 1e-9, default_meta(), columns=columns, column_types=types)
 
     def key_for(self, code: types.CodeType) -> tuple:
         """The key ``(filename, first_lineno, qualname)`` under which `code`'s results

@@ -21,6 +21,14 @@ class LineStats:
     function's source lines (starting at first_lineno), so reports work where the source
     file is gone. ``meta`` is free-form text about the run (Python version, command, ...).
 
+    ``memory`` (a property, from the columns ``alloc``, ``net`` and ``peak`` of a run with
+    ``memory=True``): ``{key: [(lineno, alloc, net, peak), ...]}`` in bytes, the lines of
+    ``timings`` in their order: ``alloc`` allocated while the line ran, callees included;
+    ``net`` the change of live traced memory from the line's start to its end, summed over
+    its runs; ``peak`` the highest live traced memory above the line's starting level
+    while it ran, the highest over its runs. Empty when memory was not traced.
+    ``call_memory(key)`` gives the function's own (alloc, net, peak) for whole calls.
+
     ``sources_complete`` is True for results loaded from a file: ``sources`` then holds
     all the source they have, and nothing reads more from disk on their behalf (the
     reports unless asked, dump_stats never), whatever file names the results hold.
@@ -55,6 +63,30 @@ class LineStats:
         if not isinstance(other, LineStats):
             return NotImplemented
         return self.unit == other.unit and self.timings == other.timings
+
+    @property
+    def memory(self) -> dict:
+        if "alloc" not in self.columns:
+            return {}
+        alloc, net, peak = (self.columns.get(name, {}) for name in ("alloc", "net", "peak"))
+        out = {}
+        for key, lines in self.timings.items():
+            a, n, p = alloc.get(key, {}), net.get(key, {}), peak.get(key, {})
+            out[key] = [(ln, a.get(ln, 0), n.get(ln, 0), p.get(ln, 0)) for ln, _, _ in lines]
+        return out
+
+    def call_memory(self, key):
+        """(alloc, net, peak) in bytes of the function `key`'s calls: alloc and net summed
+        over them, peak the highest any call reached above its starting level (which a
+        line's peak may not show: it counts from the call's start, not the line's). None
+        when memory was not traced. Stored as the columns call_alloc, call_net and
+        call_peak, a function's values on its first row (totalled here over its rows, so
+        that merged results stay right)."""
+        if "call_alloc" not in self.columns:
+            return None
+        values = [self.columns.get(name, {}).get(key, {}).values()
+                  for name in ("call_alloc", "call_net", "call_peak")]
+        return sum(values[0]), sum(values[1]), max(values[2], default=0)
 
     def total_time(self, key) -> float:
         """Seconds spent in the function `key` (sum of its lines)."""

@@ -627,11 +627,12 @@ def test_options_that_take_a_value_come_from_the_parser():
     parser.add_argument("--const", action="store_const", const=1)
     assert takes_value(parser) == {"-o", "--output", "-p", "-n"}
     _, commands = build_parser()
-    # -i/--output-interval's value is optional: split_run_argv takes it only if a number.
+    # -i/--output-interval's value is optional: split_run_argv takes it only if a number;
+    # --memory's only as --memory=MODE.
     assert takes_value(commands["run"]) == {"-o", "--output", "--outfile", "-u", "--unit",
                                             "--top", "-p", "--prof-mod", "-s", "--setup",
                                             "--config", "--color", "-i",
-                                            "--output-interval", "--live-output"}
+                                            "--output-interval", "--live-output", "--memory"}
 
 
 def test_explicit_mode_off_keeps_no_closure_alive(progs):

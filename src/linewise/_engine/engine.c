@@ -168,12 +168,44 @@ engine_disarm(EngineObject *self, lw_state *st)
     return status;
 }
 
+/* Memory tracing follows the engines that want it: the hooks go in with the first one
+ * enabled and out with the last one disabled. Each returns 0, or -1 with an exception. */
+static int
+engine_memory_on(EngineObject *self, lw_state *st)
+{
+    if (!self->memory || self->enabled) {
+        return 0;
+    }
+    if (st->mem_engines == 0 && lw_mem_start() < 0) {
+        PyObject *saved = lw_err_save();  /* owned */
+        (void)lw_mem_stop();
+        PyErr_Clear();
+        lw_err_restore(saved);
+        return -1;
+    }
+    st->mem_engines++;
+    return 0;
+}
+
+static int
+engine_memory_off(EngineObject *self, lw_state *st)
+{
+    if (!self->memory || !self->enabled) {
+        return 0;
+    }
+    return --st->mem_engines == 0 ? lw_mem_stop() : 0;
+}
+
 /* Turns counting on. Returns 0, or -1 with an exception (and counting still off). */
 static int
 engine_enable(EngineObject *self)
 {
-    if (engine_arm(self, lw_get_state(self->module)) < 0) {
+    lw_state *st = lw_get_state(self->module);
+    if (engine_arm(self, st) < 0) {
         return -1;
+    }
+    if (engine_memory_on(self, st) < 0) {
+        return -1;  /* armed but off: the next enable or disable sorts it out */
     }
     self->enabled = 1;
     return 0;
@@ -186,20 +218,25 @@ static int
 engine_disable(EngineObject *self, int keep_armed)
 {
     lw_state *st = lw_get_state(self->module);
+    int status = engine_memory_off(self, st);
     self->enabled = 0;
     if (keep_armed && st->ops->keeps_armed) {
-        return 0;
+        return status;
     }
-    return engine_disarm(self, st);
+    if (engine_disarm(self, st) < 0) {
+        return -1;
+    }
+    return status;
 }
 
 static PyObject *
 Engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"memory", NULL};
     EngineObject *self = NULL;  /* owned */
     PyObject *module = NULL;    /* borrowed */
-    if (!PyArg_ParseTuple(args, "") || (kwds && PyDict_GET_SIZE(kwds))) {
-        PyErr_SetString(PyExc_TypeError, "Engine() takes no arguments");
+    int memory = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:Engine", kwlist, &memory)) {
         return NULL;
     }
     module = PyType_GetModule(type);
@@ -215,6 +252,7 @@ Engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         goto error;
     }
     self->module = Py_NewRef(module);
+    self->memory = memory;
     return (PyObject *)self;
 error:
     Py_XDECREF(self);
@@ -274,6 +312,14 @@ Engine_add_code(EngineObject *self, PyObject *args)
     }
     if (lw_entry_add_slot(e, self) < 0) {
         return NULL;
+    }
+    if (self->memory) {
+        LineSlot *slot = lw_entry_slot(e, self);
+        slot->mem = PyMem_RawCalloc((size_t)e->n_lines + 1, sizeof(MemLine));
+        if (slot->mem == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
     }
     if (PyList_Append(self->codes, code) < 0) {
         goto error;
@@ -403,6 +449,68 @@ error:
     return NULL;
 }
 
+PyDoc_STRVAR(get_memory_doc,
+"get_memory() -> list of (code, [(lineno, alloc, net, peak), ...], (alloc, net, peak))\n\n"
+"Every watched code object with the memory of the lines that ran (bytes; callees\n"
+"included) and of its calls: alloc and net summed over them, peak the highest. Empty\n"
+"when the engine does not trace memory.");
+
+static PyObject *
+Engine_get_memory(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lw_state *st = lw_get_state(self->module);
+    PyObject *result = PyList_New(0);  /* owned */
+    PyObject *lines = NULL;            /* owned */
+    PyObject *item = NULL;             /* owned */
+    if (result == NULL || !self->memory) {
+        return result;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++) {
+        PyObject *code = PyList_GET_ITEM(self->codes, i);
+        CodeEntry *e = lw_code_entry(st->extra_index, code);
+        LineSlot *slot = e ? lw_entry_slot(e, self) : NULL;
+        if (slot == NULL || slot->mem == NULL) {
+            continue;
+        }
+        lines = PyList_New(0);
+        if (lines == NULL) {
+            goto error;
+        }
+        for (int j = 0; j < e->n_lines; j++) {
+            MemLine *ml = &slot->mem[j];
+            if (slot->lines[j].hits == 0 && ml->alloc == 0 && ml->net == 0 && ml->peak == 0) {
+                continue;
+            }
+            item = Py_BuildValue("(iKLK)", e->first_line + j, (unsigned long long)ml->alloc,
+                                 (long long)ml->net, (unsigned long long)ml->peak);
+            if (item == NULL || PyList_Append(lines, item) < 0) {
+                goto error;
+            }
+            Py_CLEAR(item);
+        }
+        MemLine *call = &slot->mem[e->n_lines];
+        item = Py_BuildValue("(ON(KLK))", code, lines, (unsigned long long)call->alloc,
+                             (long long)call->net, (unsigned long long)call->peak);
+        lines = NULL;  /* the tuple took it */
+        if (item == NULL || PyList_Append(result, item) < 0) {
+            goto error;
+        }
+        Py_CLEAR(item);
+    }
+    return result;
+error:
+    Py_XDECREF(item);
+    Py_XDECREF(lines);
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *
+Engine_get_memory_on(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->memory);
+}
+
 static PyObject *
 Engine_reset(EngineObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -412,6 +520,9 @@ Engine_reset(EngineObject *self, PyObject *Py_UNUSED(ignored))
         LineSlot *slot = e ? lw_entry_slot(e, self) : NULL;
         if (slot != NULL) {
             memset(slot->lines, 0, (size_t)e->n_lines * sizeof(LineStat));
+            if (slot->mem != NULL) {
+                memset(slot->mem, 0, ((size_t)e->n_lines + 1) * sizeof(MemLine));
+            }
         }
     }
     Py_RETURN_NONE;
@@ -442,6 +553,7 @@ static PyMethodDef Engine_methods[] = {
      "disable_by_count(keep_armed=False): undoes one enable_by_count(); the last one\n"
      "disables (see disable())."},
     {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
+    {"get_memory", (PyCFunction)Engine_get_memory, METH_NOARGS, get_memory_doc},
     {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
     {"snapshot_into", lw_engine_snapshot_into, METH_O, LW_SNAPSHOT_INTO_DOC},
     {NULL, NULL, 0, NULL},
@@ -452,6 +564,7 @@ static PyGetSetDef Engine_getset[] = {
     {"enable_count", (getter)Engine_get_enable_count, NULL,
      "enable_by_count() calls not yet undone.", NULL},
     {"armed", (getter)Engine_get_armed, NULL, "Whether the engine's code is instrumented.", NULL},
+    {"memory", (getter)Engine_get_memory_on, NULL, "Whether the engine traces memory.", NULL},
     {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "mem_events.h"
 #include "state.h"
 #include "timer.h"
 
@@ -85,6 +86,9 @@ lw_push(lw_state *st, ThreadStack *ts, void *key, CodeEntry *e, int line, int64_
     r->last_line = line;
     r->flags = 0;
     r->last_time = now;
+    if (LW_UNLIKELY(st->mem_engines)) {
+        lw_mem_begin(&r->mem);
+    }
     return r;
 }
 
@@ -137,6 +141,9 @@ lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int lin
             return;
         }
     }
+    if (LW_UNLIKELY(st->mem_engines)) {
+        lw_mem_line(e, &r->mem, r->last_line);
+    }
     lw_charge_and_hit(e, r->last_line, now - r->last_time, line);
     r->last_line = line;
     r->last_time = now;
@@ -152,6 +159,9 @@ lw_on_exit(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t
         return;
     }
     lw_charge(e, r->last_line, now - r->last_time);
+    if (LW_UNLIKELY(st->mem_engines)) {
+        lw_mem_end(e, &r->mem, r->last_line);
+    }
     ts->size = (int)(r - ts->recs);
 }
 
@@ -166,6 +176,9 @@ lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int aw
         return;
     }
     lw_charge(e, r->last_line, now - r->last_time);
+    if (LW_UNLIKELY(st->mem_engines)) {
+        lw_mem_end(e, &r->mem, r->last_line);  /* what runs while suspended is not its */
+    }
     lw_suspend_put(&st->suspended, key, e, r->last_line, r->flags, awaiting ? now : -1);
     ts->size = (int)(r - ts->recs);
 }

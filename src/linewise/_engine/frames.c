@@ -37,6 +37,8 @@ lw_stack_grow(ThreadStack *ts)
     if (ts->recs == NULL) {
         pthread_once(&stack_key_once, make_stack_key);
     }
+    /* Zeroed: a record's memory part (MemRec.epoch 0) must read as never set. */
+    memset(recs + ts->cap, 0, (size_t)(cap - ts->cap) * sizeof(FrameRec));
     ts->recs = recs;
     ts->cap = cap;
     (void)pthread_setspecific(stack_key, recs);

@@ -15,6 +15,7 @@
 #define LINEWISE_FRAMES_H
 
 #include "compat.h"
+#include "memory.h"
 #include <stdint.h>
 
 struct CodeEntry;
@@ -25,6 +26,7 @@ typedef struct {
     int last_line;             /* line running since last_time; 0 before the first line */
     int flags;                 /* LW_REC_* */
     int64_t last_time;         /* timer ticks */
+    MemRec mem;                /* memory.h: set and read only while memory is traced */
 } FrameRec;
 
 /* The legacy backend's chained tracer switched line events off in this frame (which

@@ -14,6 +14,7 @@ free_entry(void *extra)
     }
     for (int i = 0; i < entry->n_slots; i++) {
         PyMem_RawFree(entry->slots[i].lines);
+        PyMem_RawFree(entry->slots[i].mem);
     }
     PyMem_RawFree(entry->slots);
     PyMem_RawFree(entry->yield_map);
@@ -175,6 +176,7 @@ lw_entry_add_slot(CodeEntry *entry, struct EngineObject *engine)
     }
     entry->slots[entry->n_slots].engine = engine;
     entry->slots[entry->n_slots].lines = lines;
+    entry->slots[entry->n_slots].mem = NULL;
     entry->n_slots++;
     return 0;
 error:
@@ -188,6 +190,7 @@ lw_entry_remove_slot(CodeEntry *entry, struct EngineObject *engine)
     for (int i = 0; i < entry->n_slots; i++) {
         if (entry->slots[i].engine == engine) {
             PyMem_RawFree(entry->slots[i].lines);
+            PyMem_RawFree(entry->slots[i].mem);
             entry->slots[i] = entry->slots[entry->n_slots - 1];
             entry->n_slots--;
             return;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct EngineObject;
+struct MemLine;
 
 /* One line's totals for one engine. */
 typedef struct {
@@ -23,6 +24,8 @@ typedef struct {
 typedef struct {
     struct EngineObject *engine;  /* borrowed: the engine removes its slot before it dies */
     LineStat *lines;              /* owned, CodeEntry.n_lines long */
+    struct MemLine *mem;          /* owned, n_lines + 1 long (memory.h), or NULL: the
+                                     engine does not trace memory */
 } LineSlot;
 
 /* How a code object suspends, which decides what a yield means for timing. */

@@ -76,10 +76,24 @@ diagnostics(PyObject *module, PyObject *Py_UNUSED(ignored))
                          "suspended_cap", (Py_ssize_t)lw_suspend_cap());
 }
 
+static PyObject *
+memory_numpy_check(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    if (lw_mem_numpy_check() < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"timer_now", timer_now, METH_NOARGS, "The current timer reading, in ticks."},
     {"ns_per_tick", ns_per_tick, METH_NOARGS, "Nanoseconds per timer tick (calibrated)."},
     {"diagnostics", diagnostics, METH_NOARGS, "Internal counters, for tests."},
+    {"memory_diagnostics", lw_mem_diagnostics, METH_NOARGS,
+     "Memory tracing's state: the allocators in place, this thread's counters (tests)."},
+    {"memory_numpy_check", memory_numpy_check, METH_NOARGS,
+     "numpy was imported: wrap its allocation handler if memory is being traced."},
     LW_RESULTS_METHODS
     {NULL, NULL, 0, NULL},
 };

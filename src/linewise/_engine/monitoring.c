@@ -41,6 +41,7 @@ on_line_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 2) && (e = active_entry(st, args[0])) != NULL) {
+        lw_mem_forget_event_args(st, args, nargs);
         PyThreadState *tstate = PyThreadState_GET();
         lw_on_line(st, tstate, lw_current_frame_key(tstate), e, lw_small_int(args[1]), now);
     }
@@ -55,6 +56,7 @@ on_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_mem_forget_event_args(st, args, nargs);
         PyThreadState *tstate = PyThreadState_GET();
         lw_on_start(st, tstate, lw_current_frame_key(tstate), e, now);
     }
@@ -70,6 +72,7 @@ on_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_mem_forget_event_args(st, args, nargs);
         PyThreadState *tstate = PyThreadState_GET();
         lw_on_resume(st, tstate, lw_current_frame_key(tstate), e, now);
     }
@@ -85,6 +88,7 @@ on_leave(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
+        lw_mem_forget_event_args(st, args, nargs);
         PyThreadState *tstate = PyThreadState_GET();
         lw_on_exit(st, tstate, lw_current_frame_key(tstate), e, now);
     }
@@ -99,6 +103,7 @@ on_yield(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lw_state *st = lw_get_state(module);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 3) && (e = active_entry(st, args[0])) != NULL) {
+        lw_mem_forget_event_args(st, args, nargs);
         PyThreadState *tstate = PyThreadState_GET();
         lw_on_yield(st, tstate, lw_current_frame_key(tstate), e, lw_is_await(e, args[2]), now);
     }

@@ -74,6 +74,8 @@ typedef struct {
     uint64_t last_thread_id;
     ThreadStack *last_stack;
     uint64_t dropped;           /* events lost to allocation failure (never raised) */
+    int mem_engines;            /* enabled engines tracing memory: events.h charges memory
+                                   (mem_events.h) while > 0 (engine.c) */
 
     MonitoringState mon;        /* sys.monitoring backend */
     LegacyState legacy;         /* legacy backend */
@@ -85,6 +87,7 @@ typedef struct EngineObject {
                                  kept here so that the test and the switch are one step under
                                  the GIL (a Python-level counter lost calls between threads) */
     int enabled;        /* events are counted in this engine's slots while nonzero */
+    int memory;         /* traces memory (Engine(memory=True)), fixed at creation */
     int armed;          /* its codes are instrumented (implied by enabled). An engine
                            disabled with keep_armed stays armed, so that the next enable
                            (a decorated function's next call) costs a flag write instead of

@@ -84,6 +84,13 @@ class Run(Command):
                 print(f"{PROG}: note: {note}", file=sys.stderr)
             for warning in config.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        if settings.get("memory") == "native":
+            from ..memory import ensure_native_preload
+
+            try:
+                ensure_native_preload()  # or starts this command again, with the hook
+            except (RuntimeError, OSError) as exc:
+                raise UsageError(str(exc)) from None
         return run_program(opts.program, settings, [PROG, "run", *invocation.tokens])
 
 
@@ -105,6 +112,11 @@ def add_options(parser):
     parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
                         help="also profile the modules the program imports directly "
                              "(except the standard library's)")
+    parser.add_argument("--memory", metavar="MODE", nargs="?", const="on",
+                        choices=("on", "off", "native"),
+                        help="also charge memory to each line (allocated, net, peak): "
+                             "Python's allocators and numpy's; --memory=native (Linux) "
+                             "also malloc & co., by restarting with a preloaded hook")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
@@ -142,7 +154,8 @@ def split_run_argv(tokens, takes_value):
             if token in OPTIONAL_VALUE:
                 i += 2 if i + 1 < len(tokens) and is_value(token, tokens[i + 1]) else 1
                 continue
-            i += 2 if token in takes_value else 1
+            # --memory's mode only as --memory=MODE: a word after it is the program.
+            i += 2 if token in takes_value and token != "--memory" else 1
             continue
         # A cluster of short options, like -vz or -ofile or -vm module.
         for j in range(1, len(token)):
@@ -314,7 +327,7 @@ def _profiler_for(settings):
     from ..autoprofile import AutoProfile, TargetError, resolve_target
     from ..profiler import LineProfiler
 
-    profiler = LineProfiler()
+    profiler = LineProfiler(memory=settings.get("memory"))
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
     for text in prof_mod_targets(settings.get("prof-mod") or (), base):

@@ -96,7 +96,8 @@ def with_cell_sources(stats) -> LineStats:
         last = max(lineno for lineno, _hits, _time in rows)
         if lines and 1 <= first <= last:
             sources[key] = lines[first - 1:last]
-    return LineStats(stats.timings, stats.unit, stats.meta, sources)
+    return LineStats(stats.timings, stats.unit, stats.meta, sources, runs=stats.runs,
+                     columns=stats.columns, column_types=stats.column_types)
 
 
 def _nested_code(code):
@@ -119,7 +120,7 @@ def _magics_class():
     @magics_class
     class LinewiseMagics(Magics):
         def _options(self, line, spec):
-            opts, rest = self.parse_options(line, spec, list_all=True, posix=False)
+            opts, rest = self.parse_options(line, spec, "memory", list_all=True, posix=False)
             unit = None
             if "u" in opts:
                 try:
@@ -129,7 +130,7 @@ def _magics_class():
             return opts, rest.strip(), unit
 
         def _profiler(self, opts):
-            prof = LineProfiler()
+            prof = LineProfiler(memory="memory" in opts)
             ns = self.shell.user_ns
             for expr in opts.get("f", []):
                 try:
@@ -211,14 +212,15 @@ def _magics_class():
             """Profiles functions line by line while a statement (or the cell) runs.
 
             %lprun [-f FUNC]... [-m MODULE]... [-D FILE] [-T FILE] [-r] [-s] [-z]
-                   [-u UNIT] statement
+                   [-u UNIT] [--memory] statement
             %%lprun [options]   (profiles the functions while the cell's body runs)
 
             -f FUNC: a function, method, class or module (any expression), repeatable;
             -m MODULE: every function of a module; -D FILE: save the results (.lw, for
             linewise view); -T FILE: save the text report; -r: return the results (a
             LineStats); -z, -s: leave out functions never run; -u UNIT: the text
-            table's time unit (seconds, or s, ms, us, ns).
+            table's time unit (seconds, or s, ms, us, ns); --memory: memory per line
+            too (bytes allocated, net and peak).
             """
             opts, statement, unit = self._options(line, "rszf:m:D:T:u:")
             prof = self._profiler(opts)
@@ -241,7 +243,7 @@ def _magics_class():
         def lprun_all(self, line="", cell=""):
             """Profiles every line of the cell itself, and of the functions it defines.
 
-            %%lprun_all [-p] [-t] [-D FILE] [-T FILE] [-r] [-z] [-u UNIT]
+            %%lprun_all [-p] [-t] [-D FILE] [-T FILE] [-r] [-z] [-u UNIT] [--memory]
 
             -p: the cell's top-level code only; -t: the cell's time in seconds into
             _total_time_taken; the other options as for %lprun.
@@ -253,7 +255,7 @@ def _magics_class():
             code = code.replace(co_name="<cell>")
             if hasattr(code, "co_qualname"):
                 code = code.replace(co_qualname="<cell>")
-            prof = LineProfiler()
+            prof = LineProfiler(memory="memory" in opts)
             prof.add_code(code, "<cell>")
             if "p" not in opts:
                 for inner in _nested_code(code):

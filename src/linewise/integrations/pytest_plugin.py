@@ -46,6 +46,13 @@ def pytest_addoption(parser, pluginmanager):
                          "rootdir; view them per test with `linewise view --by-test FILE`)")
     group.addoption("--linewise-view", action="store_true", dest="linewise_view",
                     default=False, help="print the line-by-line report in the terminal summary")
+    group.addoption("--linewise-memory", action="store_true", dest="linewise_memory",
+                    default=False,
+                    help="charge memory to the lines too: bytes allocated, net and peak")
+
+
+def _memory(config) -> bool:
+    return bool(config.getoption("linewise_memory", False))
 
 
 def _unmark_for_rewrite(pluginmanager):
@@ -157,7 +164,7 @@ class _Session:
         self.config = config
         self.output = output
         self.worker = worker
-        self.profiler = linewise.LineProfiler()
+        self.profiler = linewise.LineProfiler(memory=_memory(config))
         self.auto = None
         self.tests = []  # run records, one per test that counted something
         self.extra = None  # LineStats of the marker profilers, summed
@@ -235,7 +242,7 @@ class _Session:
         funcs = [func for mark in item.iter_markers("linewise") for func in mark.args]
         if not funcs:
             return None
-        profiler = linewise.LineProfiler()
+        profiler = linewise.LineProfiler(memory=_memory(self.config))
         for func in funcs:
             if isinstance(func, str):
                 from linewise.autoprofile import AutoProfile, TargetError, resolve_target
