@@ -31,7 +31,7 @@ _TYPES = {
 }
 _KNOWN = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "required",
           "properties", "additionalProperties", "items", "const", "minimum",
-          "exclusiveMinimum"}
+          "exclusiveMinimum", "enum"}
 
 
 def validate(value, schema, root=None, path="$"):
@@ -49,6 +49,9 @@ def validate(value, schema, root=None, path="$"):
     if "const" in schema:
         assert value == schema["const"] and type(value) is type(schema["const"]), \
             f"{path}: {value!r} != {schema['const']!r}"
+    if "enum" in schema:
+        assert any(value == v and type(value) is type(v) for v in schema["enum"]), \
+            f"{path}: {value!r} not in {schema['enum']!r}"
     if "minimum" in schema and _TYPES["number"](value):
         assert value >= schema["minimum"], f"{path}: {value} < {schema['minimum']}"
     if "exclusiveMinimum" in schema and _TYPES["number"](value):
@@ -85,7 +88,7 @@ def test_the_validator_catches_mistakes():
     validate(good, SCHEMA)
     for breaking in (
         lambda d: d.pop("unit"),
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=3),
         lambda d: d.update(extra=1),
         lambda d: d["functions"][0]["lines"][0].update(hits=-1),
         lambda d: d["functions"][0]["lines"][0].update(time="1"),
@@ -106,7 +109,7 @@ def test_fixed_results_validate_and_match():
     stats = load_stats(DATA / "run1.lw")
     doc = json.loads(dumps(stats))
     check(doc)
-    assert doc["format"] == FORMAT == "linewise-results" and doc["version"] == VERSION == 1
+    assert doc["format"] == FORMAT == "linewise-results" and doc["version"] == 1 and VERSION == 2
     assert doc["unit"] == stats.unit
     assert doc["python"] == "3.13.0" and doc["created"] == "2026-01-02T03:04:05+0000"
     assert doc["command"] == "linewise run shop.py --orders 500"

@@ -27,6 +27,11 @@ that could break a reader bumps the version. Times are in seconds. Example::
       ]
     }
 
+Results with memory figures (linewise.reports.memory) make a version 2 document: each
+function and each line also has "alloc", "net" and "peak", in bytes (a function's: its
+lines' alloc and net summed, their highest peak). Results without them make the version
+1 document, unchanged, which the version 2 schema also describes.
+
 "source" holds the function's lines as the text report shows them (line ``first_line + i``
 is ``source[i]``), or null when neither the file nor the results have them. Strings are
 kept as they are (JSON escapes control characters itself).
@@ -42,11 +47,14 @@ import math
 import sys
 
 from ..source import strip_line_end, visible
+from . import memory as mem
 
 __all__ = ["FORMAT", "VERSION", "JSONRangeError", "to_dict", "dumps", "write_json"]
 
 FORMAT = "linewise-results"
-VERSION = 1
+VERSION = 2
+#: The version of a document without memory figures (its layout has not changed).
+VERSION_WITHOUT_MEMORY = 1
 
 
 class JSONRangeError(ValueError):
@@ -59,9 +67,10 @@ def _finite(value, what):
     return value
 
 
-def _function(func, from_disk):
+def _function(func, from_disk, memory=None):
     """The JSON object of one FunctionStats (with its source when from_disk is not None:
-    None checks the numbers only and reads nothing)."""
+    None checks the numbers only and reads nothing); memory: its {lineno: (alloc, net,
+    peak)} when the results have memory figures."""
     unit = func.unit
     by_line = func.lines  # a repeated line keeps its last, as the report
     total = func.total
@@ -74,7 +83,7 @@ def _function(func, from_disk):
                            f"the share of {where}, line {lineno},"),
     } for lineno, (hits, time) in sorted(by_line.items())]
     source = None if from_disk is None else func.source_lines(from_disk).block
-    return {
+    obj = {
         "name": func.name,
         "file": func.filename,
         "first_line": func.first_lineno,
@@ -83,20 +92,27 @@ def _function(func, from_disk):
         "lines": lines,
         "source": None if source is None else [strip_line_end(s) for s in source],
     }
+    if memory is not None:
+        for line in lines:
+            line.update(mem.json_fields(memory.get(line["line"], mem.ZERO)))
+        obj.update(mem.json_fields(mem.function_totals(memory)))
+    return obj
 
 
 def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
     """(the document with its "functions" (None: leave the list empty and only check
     every number: write_json then writes the functions one by one), the FunctionStats
-    in document order, from_disk)."""
+    in document order, from_disk, memory_by_key's figures or None)."""
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
     unit = stats.unit
     meta = {str(k): str(v) for k, v in stats.meta.items()}
     chosen = stats.select(top=top, skip_zero=skip_zero, sort="longest" if sort else False)
+    memory = mem.memory_by_key(stats)  # None: no memory figures
     built = []
     for func in chosen:
-        obj = _function(func, None if functions is None else from_disk)
+        obj = _function(func, None if functions is None else from_disk,
+                        _memory_of(memory, func))
         if functions is not None:
             built.append(obj)
     files: dict = {}
@@ -110,7 +126,7 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
                                       f"the total time of {visible(entry['path'])}")
     doc = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": VERSION_WITHOUT_MEMORY if memory is None else VERSION,
         "unit": unit,
         "python": meta.get("python"),
         "implementation": meta.get("implementation"),
@@ -122,7 +138,11 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
         "files": sorted(files.values(), key=lambda f: -f["total_time"]),
         "functions": built,
     }
-    return doc, chosen, from_disk
+    return doc, chosen, from_disk, memory
+
+
+def _memory_of(memory, func):
+    return None if memory is None else memory.get(func.key, {})
 
 
 def to_dict(stats, sort=False, from_disk=None, top=None, skip_zero=False) -> dict:
@@ -151,11 +171,12 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     json.dumps(to_dict(...)), written one function at a time, so memory does not grow
     with the document. Every number is checked first: an error writes nothing."""
     stream = sys.stdout if stream is None else stream
-    doc, chosen, from_disk = _document(stats, sort, from_disk, None, top, skip_zero)
+    doc, chosen, from_disk, memory = _document(stats, sort, from_disk, None, top, skip_zero)
     head = json.dumps(doc, indent=indent, allow_nan=False)
     if not chosen or indent is None:
         if chosen:
-            doc["functions"] = [_function(func, from_disk) for func in chosen]
+            doc["functions"] = [_function(func, from_disk, _memory_of(memory, func))
+                                for func in chosen]
             head = json.dumps(doc, indent=indent, allow_nan=False)
         stream.write(head + "\n")
         return
@@ -164,7 +185,7 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     pad = " " * indent
     stream.write(head[:-len(tail)] + '"functions": [\n')
     for n, func in enumerate(chosen):
-        text = json.dumps(_function(func, from_disk), indent=indent,
+        text = json.dumps(_function(func, from_disk, _memory_of(memory, func)), indent=indent,
                           allow_nan=False).replace("\n", "\n" + pad * 2)
         stream.write(pad * 2 + text + (",\n" if n + 1 < len(chosen) else "\n"))
     stream.write(pad + "]\n}\n")
