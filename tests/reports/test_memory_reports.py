@@ -346,3 +346,18 @@ def test_without_memory_columns_every_report_is_as_before():
     assert text_of(plain) == text_of(other)
     assert dumps(plain) == dumps(other)
     assert render_report(plain) == render_report(other)
+
+
+def test_show_text_takes_the_memory_figures_as_print_stats_passes_them():
+    from linewise.reports.memory import memory_by_key
+    from linewise.reports.text import show_text
+
+    stats = memory_stats()
+    out = io.StringIO()
+    show_text(stats.timings, stats.unit, stream=out, sources=stats.sources,
+              memory=memory_by_key(stats))
+    assert out.getvalue() == EXPECTED_TEXT
+    out = io.StringIO()
+    show_text(stats.timings, stats.unit, stream=out, sources=stats.sources,
+              memory=memory_by_key(plain_stats()))  # None: line_profiler's table
+    assert out.getvalue() == text_of(plain_stats())

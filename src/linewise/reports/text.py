@@ -123,7 +123,7 @@ _PLAIN = Painter()
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
               details=True, summarize=False, sort=False, sources=None, rich=False,
-              config=None, painter=None, from_disk=True):
+              config=None, painter=None, from_disk=True, memory=None):
     """Writes the report for `stats` to `stream` (default: sys.stdout).
 
     stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
@@ -139,11 +139,13 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
     writes the plain text.
     from_disk: read a function's source from its file when `sources` has none (False for
     results loaded from a file, unless the user asks: see linewise.source).
+    memory: ``{key: {lineno: (alloc, net, peak)}}`` (linewise.reports.memory.memory_by_key)
+    for the memory columns; None: none, line_profiler's table.
     """
     functions = LineStats(stats, unit, sources=sources).select(
         sort="shortest" if sort else False)
     _write_report(functions, unit, output_unit, stream, stripzeros, details, summarize,
-                  painter, from_disk)
+                  painter, from_disk, memory)
 
 
 def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
