@@ -361,3 +361,19 @@ def test_show_text_takes_the_memory_figures_as_print_stats_passes_them():
     show_text(stats.timings, stats.unit, stream=out, sources=stats.sources,
               memory=memory_by_key(plain_stats()))  # None: line_profiler's table
     assert out.getvalue() == text_of(plain_stats())
+
+
+def test_whole_call_figures_are_the_functions_own_when_the_results_hold_them():
+    # call_alloc/call_net/call_peak: the function's calls, on its first row (a call's
+    # peak can pass every line's: a line's peak counts from the line's start)
+    stats = memory_stats(with_small_function=False)
+    stats.columns.update(call_alloc={KEY: {2: 50_008_200}}, call_net={KEY: {2: 87}},
+                         call_peak={KEY: {2: 50_008_200}})
+    stats.column_types.update(call_alloc=("u64", "sum"), call_net=("i64", "sum"),
+                              call_peak=("u64", "max"))
+    assert function_totals(memory_lines(stats, KEY)) == (50_008_200, 87, 50_008_200)
+    assert "Total memory: alloc 47.7 MiB, net +87 B, peak 47.7 MiB\n" in text_of(stats)
+    work, = to_dict(stats)["functions"]
+    assert (work["alloc"], work["net"], work["peak"]) == (50_008_200, 87, 50_008_200)
+    # the lines' own figures are unchanged
+    assert work["lines"][0]["alloc"] == 50_000_057

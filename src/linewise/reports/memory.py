@@ -11,8 +11,10 @@ Results without them (time only, line_profiler's files, older results) have no m
 figures, and every report then is exactly what it is without this module. The reports
 read the figures through this module only: which lines have them, one function's
 figures, the unit a table shows them in, and their text. A function's own figures are
-the sum of its lines' alloc and net and the largest of their peaks (function_totals):
-the figures of the whole call, as far as the lines can tell.
+those of its whole calls when the results hold them (the columns call_alloc, call_net
+and call_peak: summed over the function's rows, the highest peak, as
+LineStats.call_memory reads them), else the sum of its lines' alloc and net and the
+largest of their peaks (function_totals).
 
 Sizes are shown in binary units picked per table (linewise.units.BYTE_SCALES): the
 largest unit in which the table's biggest figure is at least 1.
@@ -24,7 +26,7 @@ import html
 from ..units import format_bytes, format_bytes_in, pick_byte_unit
 
 __all__ = ["MEMORY_COLUMNS", "HEADINGS", "has_memory", "memory_lines", "memory_by_key",
-           "function_totals", "MemoryTable", "totals_text", "html_heading", "html_cells",
+           "function_totals", "LineMemory", "MemoryTable", "totals_text", "html_heading", "html_cells",
            "html_summary", "html_overall", "json_fields"]
 
 #: The results columns, in the order the reports show them (after line_profiler's).
@@ -42,14 +44,29 @@ def has_memory(stats) -> bool:
     return all(name in columns for name in MEMORY_COLUMNS)
 
 
+#: The columns of a function's whole-call figures (on its rows; summed, summed, max).
+CALL_COLUMNS = ("call_alloc", "call_net", "call_peak")
+
+
+class LineMemory(dict):
+    """{lineno: (alloc, net, peak)} of one function, and ``totals``, its whole calls'
+    (alloc, net, peak) when the results hold them (else None)."""
+
+    totals = None
+
+
 def memory_lines(stats, key):
-    """{lineno: (alloc, net, peak)} of the function `key` ({} when it has none), or None
-    when the results have no memory columns."""
+    """The LineMemory of the function `key` (empty when it has none), or None when the
+    results have no memory columns."""
     if not has_memory(stats):
         return None
     alloc, net, peak = (stats.columns[name].get(key) or {} for name in MEMORY_COLUMNS)
-    return {lineno: (alloc.get(lineno, 0), net.get(lineno, 0), peak.get(lineno, 0))
-            for lineno in {*alloc, *net, *peak}}
+    lines = LineMemory({lineno: (alloc.get(lineno, 0), net.get(lineno, 0),
+                                 peak.get(lineno, 0)) for lineno in {*alloc, *net, *peak}})
+    if all(name in stats.columns for name in CALL_COLUMNS):
+        values = [(stats.columns[name].get(key) or {}).values() for name in CALL_COLUMNS]
+        lines.totals = (sum(values[0]), sum(values[1]), max(values[2], default=0))
+    return lines
 
 
 def memory_by_key(stats):
@@ -61,8 +78,12 @@ def memory_by_key(stats):
 
 
 def function_totals(lines) -> tuple:
-    """(alloc, net, peak) of a function from its lines' {lineno: (alloc, net, peak)}:
-    alloc and net summed, the highest peak (0, 0, 0 for none)."""
+    """(alloc, net, peak) of a function: its whole calls' when `lines` (a LineMemory)
+    holds them, else from its lines' {lineno: (alloc, net, peak)}: alloc and net summed,
+    the highest peak (0, 0, 0 for none)."""
+    totals = getattr(lines, "totals", None)
+    if totals is not None:
+        return totals
     values = list(lines.values())
     return (sum(v[0] for v in values), sum(v[1] for v in values),
             max((v[2] for v in values), default=0))
