@@ -319,7 +319,8 @@ def _command(variant, child_args, tmp):
     if variant in ("memray", "memray_native"):
         trace = os.path.join(tmp, "memray-%d.bin" % time.monotonic_ns())
         native = ["--native"] if variant == "memray_native" else []
-        return [sys.executable, "-m", "memray", "run", "-q", "-f", "-o", trace] + native + me, trace
+        return ([sys.executable, "-m", "memray", "run", "-q", "-f", "-o", trace] + native
+                + me), trace
     if variant == "scalene":
         report = os.path.join(tmp, "scalene-%d.json" % time.monotonic_ns())
         return [sys.executable, "-m", "scalene", "run", "--memory", "-o", report, HERE,

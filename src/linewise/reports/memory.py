@@ -26,8 +26,8 @@ import html
 from ..units import format_bytes, format_bytes_in, pick_byte_unit
 
 __all__ = ["MEMORY_COLUMNS", "HEADINGS", "has_memory", "memory_lines", "memory_by_key",
-           "function_totals", "LineMemory", "MemoryTable", "totals_text", "html_heading", "html_cells",
-           "html_summary", "html_overall", "json_fields"]
+           "function_totals", "LineMemory", "MemoryTable", "totals_text", "html_heading",
+           "html_cells", "html_summary", "html_overall", "json_fields"]
 
 #: The results columns, in the order the reports show them (after line_profiler's).
 MEMORY_COLUMNS = ("alloc", "net", "peak")

@@ -90,8 +90,9 @@ class Painter:
     contents)``; with memory figures, ``cells`` has the Alloc, Net and Peak cells after
     those of COLUMNS, ``memory`` is the line's (alloc, net, peak) or None and
     ``memory_share`` its % of the function's alloc or None; a "memory" piece, the total
-    memory line, follows "total"). Before a function's rows, ``start_function(func, lines)`` gets its
-    FunctionStats and its source lines as shown (None when there are none).
+    memory line, follows "total"). Before a function's rows, ``start_function(func,
+    lines)`` gets its FunctionStats and its source lines as shown (None when there are
+    none).
 
     Kinds of the diff (linewise.reports.diff_text): "title", "note", "total", "heading",
     "rule", "name", "fname", "file", "change" (info: ``value``, the change in seconds),
