@@ -38,6 +38,9 @@ Usage:
                                 [--skip scalene,memray_native] [--json FILE]
 (`make bench-memory` makes the venv with memory_profiler, memray, scalene, numpy and
 scikit-learn, and runs it.)
+
+Over 500 lines: one benchmark, whose workloads, measured process (which this same file
+is, so every tool profiles the same code) and tables belong together.
 """
 from __future__ import annotations
 
