@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench clean
+.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench bench-memory clean
 
 all: build
 
@@ -45,6 +45,11 @@ bench:
 	  vpy=$$(scripts/venv.sh $$py numpy scikit-learn | tail -n 1) && $$vpy benchmarks/overhead.py --json build/bench $(BENCH_ARGS) || exit 1; \
 	done; \
 	$(NEWEST) benchmarks/overhead.py --report build/bench/overhead-*.json
+
+# Memory per line next to memory_profiler, tracemalloc, memray and Scalene, on the newest
+# Python (benchmarks/memory.py; BENCH_ARGS="--reps 3 --only strings" and so on).
+bench-memory:
+	@set -o pipefail; vpy=$$(scripts/venv.sh $(NEWEST) memory_profiler memray scalene numpy scikit-learn | tail -n 1) && $$vpy benchmarks/memory.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .venvs src/*.egg-info src/linewise/*.so

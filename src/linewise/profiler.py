@@ -456,12 +456,14 @@ class LineProfiler:
         "always" or "never" (see linewise.reports.color). Uncoloured, it is the plain text.
         """
         from .reports.color import TerminalPainter, use_color
+        from .reports.memory import memory_by_key
 
         stats = self.get_stats()
         painter = TerminalPainter() if use_color(stream, color) else None
         show_text(stats.timings, stats.unit, output_unit=output_unit, stream=stream,
                   stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
-                  sources=stats.sources or None, painter=painter)
+                  sources=stats.sources or None, painter=painter,
+                  memory=memory_by_key(stats))
 
     def dump_stats(self, filename) -> None:
         """Saves the results to `filename` (atomically; see linewise.load_stats)."""

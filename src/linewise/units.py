@@ -1,8 +1,10 @@
-"""Time units of reports: the names users type (-u ms), the seconds they stand for, and
-the unit a report picks to show a time in. One table, SCALES, for all of it."""
+"""Units of reports. Time: the names users type (-u ms), the seconds they stand for, and
+the unit a report picks to show a time in; one table, SCALES, for all of it. Memory: the
+binary units (B, KiB, MiB, GiB) of BYTE_SCALES, one picked per table."""
 from __future__ import annotations
 
-__all__ = ["SCALES", "UNITS", "parse_unit", "pick_unit", "unit_name", "format_seconds"]
+__all__ = ["SCALES", "UNITS", "parse_unit", "pick_unit", "unit_name", "format_seconds",
+           "BYTE_SCALES", "pick_byte_unit", "format_bytes_in", "format_bytes"]
 
 #: Display units, largest first: (seconds per unit, name in text reports, name for
 #: people: the HTML page writes µs).
@@ -62,3 +64,37 @@ def format_seconds(seconds) -> str:
                 text = "%.0f" % value
             return f"{text} {name}"
     raise AssertionError("unreachable")
+
+
+# --- memory ------------------------------------------------------------------------------
+
+#: Memory units, largest first: (bytes per unit, name). Binary, as memory is allocated.
+BYTE_SCALES = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B"))
+
+
+def pick_byte_unit(byte_values):
+    """(bytes per unit, name): the largest binary unit in which the biggest value (by
+    magnitude) is >= 1 (B below that), so one table shows all its sizes in one unit."""
+    biggest = max((abs(v) for v in byte_values), default=0)
+    for scale, name in BYTE_SCALES:
+        if biggest >= scale:
+            return scale, name
+    return BYTE_SCALES[-1]
+
+
+def format_bytes_in(value, scale, signed=False) -> str:
+    """`value` bytes as a number of units of `scale` bytes: whole bytes in B, else one
+    decimal ("47.7"); signed: with a + before a positive value (a change of size), and
+    no sign on what rounds to zero."""
+    text = "%d" % value if scale == 1 else "%.1f" % (value / scale)
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # -0.0
+    if signed and text.strip("0.") and not text.startswith("-"):
+        text = "+" + text
+    return text
+
+
+def format_bytes(value, signed=False) -> str:
+    """A size for people, in its own unit: "47.7 MiB", "512 B" (signed: "+47.7 MiB")."""
+    scale, name = pick_byte_unit([value])
+    return f"{format_bytes_in(value, scale, signed)} {name}"

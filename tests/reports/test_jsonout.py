@@ -31,7 +31,7 @@ _TYPES = {
 }
 _KNOWN = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "required",
           "properties", "additionalProperties", "items", "const", "minimum",
-          "exclusiveMinimum"}
+          "exclusiveMinimum", "enum"}
 
 
 def validate(value, schema, root=None, path="$"):
@@ -49,6 +49,9 @@ def validate(value, schema, root=None, path="$"):
     if "const" in schema:
         assert value == schema["const"] and type(value) is type(schema["const"]), \
             f"{path}: {value!r} != {schema['const']!r}"
+    if "enum" in schema:
+        assert any(value == v and type(value) is type(v) for v in schema["enum"]), \
+            f"{path}: {value!r} not in {schema['enum']!r}"
     if "minimum" in schema and _TYPES["number"](value):
         assert value >= schema["minimum"], f"{path}: {value} < {schema['minimum']}"
     if "exclusiveMinimum" in schema and _TYPES["number"](value):
@@ -86,6 +89,7 @@ def test_the_validator_catches_mistakes():
     for breaking in (
         lambda d: d.pop("unit"),
         lambda d: d.update(version=1),
+        lambda d: d.update(version=3),
         lambda d: d.update(extra=1),
         lambda d: d["functions"][0]["lines"][0].update(hits=-1),
         lambda d: d["functions"][0]["lines"][0].update(time="1"),

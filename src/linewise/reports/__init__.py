@@ -7,5 +7,7 @@
   share (source_tokens);
 * html: one self-contained page (templates/ holds its markup, CSS and script);
 * json: the JSON document (docs/json-schema.json);
-* diff: two results compared line by line (the model); diff_text: its text report.
+* diff: two results compared line by line (the model); diff_text: its text report;
+* memory: the Alloc, Net and Peak columns every report adds when the results carry
+  memory figures (memory=True), and nothing when they do not.
 """

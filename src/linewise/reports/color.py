@@ -9,6 +9,8 @@ columns line up the same and copying from the terminal gives the familiar table.
 * The "% Time" cell of a hot line carries a heat mark: its colour says how much of the
   function's time the line took (see HEAT).
 * Rows of lines that never ran (no hits) are dimmed.
+* With memory figures, the "Alloc" cell carries a heat mark too: its share of the
+  function's allocated bytes.
 
 Whether to colour (``use_color``): ``"always"``, ``"never"``, or ``"auto"``: only when
 the stream is a terminal, NO_COLOR is not set (https://no-color.org) and TERM is not
@@ -24,6 +26,7 @@ import re
 import sys
 
 from . import text as report
+from .memory import MEMORY_COLUMNS
 
 __all__ = ["COLOR_CHOICES", "TerminalPainter", "DiffPainter", "use_color", "show_text",
            "show_func", "source_tokens", "diff_tokens", "strip_ansi"]
@@ -249,18 +252,24 @@ class TerminalPainter(report.Painter):
                 return sgr("1", seconds) + sep + rest
         return sgr_lines(PIECE_STYLES.get(kind, ""), text)
 
-    def _row(self, lineno, cells, widths, contents, **_):
+    def _row(self, lineno, cells, widths, contents, memory_share=None, **_):
         hits, time = self._timed.get(lineno, (0, 0))
         ran = hits > 0
         percent = 100.0 * time / self._total if self._total and ran else None
         heat = heat_codes(percent)
-        padded = [text.rjust(widths[column]) for column, text in zip(report.COLUMNS, cells)]
+        padded = [text.rjust(widths[column])
+                  for column, text in zip(report.COLUMNS + MEMORY_COLUMNS, cells)]
         if not ran:
             numeric = sgr(DIM, " ".join(padded))
         else:
             line_cell = sgr("1;31", padded[0]) if heat == HEAT[0][1] else padded[0]
+            # The memory cells (if any): the Alloc cell's heat is its share of the
+            # function's allocated bytes, as % Time's is of its time.
+            memory = padded[len(report.COLUMNS):]
+            if memory:
+                memory[0] = sgr(heat_codes(memory_share), memory[0])
             numeric = " ".join([line_cell, padded[1], padded[2], padded[3],
-                                sgr(heat, padded[4])])
+                                sgr(heat, padded[4])] + memory)
         tokens = None
         if self._tokens is not None:
             index = lineno - self._first

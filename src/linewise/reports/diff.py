@@ -15,6 +15,10 @@ Times are in seconds here; the text report (linewise.reports.diff_text) shows th
 one unit chosen to fit, the HTML page (linewise.reports.html) each in its own.
 Change is after - before (negative: faster); ratio is after / before.
 
+When either side has memory figures (linewise.reports.memory), each timed line also
+carries its (alloc, net, peak) before and after, and each function its totals (None on
+a side without them): Diff.memory says so.
+
 This module is the comparison only (the model both renderers read, and how functions
 and lines are matched): sources come from the results (and from disk only when asked:
 ``from_disk``; see linewise.source), and control characters in names, file names and
@@ -28,6 +32,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..source import shown_lines
+from .memory import ZERO, function_totals, memory_by_key
 
 __all__ = ["LineDiff", "FunctionDiff", "Diff", "diff_stats", "MAX_ALIGN"]
 
@@ -49,6 +54,9 @@ class LineDiff:
     after_hits: int | None = None
     before_time: float = 0.0
     after_time: float = 0.0
+    # (alloc, net, peak) in bytes where the side has timing and memory figures, or None.
+    before_memory: tuple | None = None
+    after_memory: tuple | None = None
 
     @property
     def change(self) -> float:
@@ -76,6 +84,9 @@ class FunctionDiff:
     lines: list = field(default_factory=list)
     before_total: float = 0.0
     after_total: float = 0.0
+    # The function's (alloc, net, peak) on each side with memory figures, or None.
+    before_memory: tuple | None = None
+    after_memory: tuple | None = None
 
     @property
     def status(self) -> str:
@@ -109,6 +120,7 @@ class Diff:
     functions: list
     before_meta: dict = field(default_factory=dict)
     after_meta: dict = field(default_factory=dict)
+    memory: bool = False  # either side has memory figures
 
     @property
     def before_total(self) -> float:
@@ -146,8 +158,27 @@ def diff_stats(before, after, before_label="before", after_label="after",
                          or getattr(after, "sources_complete", False))
     pairs = _match_functions(list(before.timings), list(after.timings))
     functions = [_diff_function(before, after, b, a, from_disk) for b, a in pairs]
+    bmem, amem = memory_by_key(before), memory_by_key(after)
+    if bmem is not None or amem is not None:
+        for func in functions:
+            _add_memory(func, bmem, amem)
     functions.sort(key=lambda f: (-abs(f.change), f.name, f.filename))
-    return Diff(before_label, after_label, functions, dict(before.meta), dict(after.meta))
+    return Diff(before_label, after_label, functions, dict(before.meta), dict(after.meta),
+                memory=bmem is not None or amem is not None)
+
+
+def _add_memory(func, bmem, amem):
+    """Fills in the memory figures of a FunctionDiff and its lines from each side's
+    memory_by_key (None: that side has none); a timed line without figures has zeros."""
+    blines = None if bmem is None or func.before is None else bmem.get(func.before, {})
+    alines = None if amem is None or func.after is None else amem.get(func.after, {})
+    func.before_memory = None if blines is None else function_totals(blines)
+    func.after_memory = None if alines is None else function_totals(alines)
+    for line in func.lines:
+        if blines is not None and line.before_hits is not None:
+            line.before_memory = blines.get(line.before_line, ZERO)
+        if alines is not None and line.after_hits is not None:
+            line.after_memory = alines.get(line.after_line, ZERO)
 
 
 def _match_functions(before_keys, after_keys):

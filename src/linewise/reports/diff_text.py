@@ -3,7 +3,9 @@
 A title and the totals, the lines that changed most, the functions by change, then each
 function line by line: line numbers, hits and times before and after, change and ratio,
 and the source with - and + marks for removed and added lines, as in a unified diff.
-All times are in one unit, chosen to fit the biggest (or -u). Decoration goes through the
+All times are in one unit, chosen to fit the biggest (or -u). When either side has memory
+figures, each function also shows its memory before and after, and its table each line's
+Alloc, Net and Peak before and after, in one binary unit per table. Decoration goes through the
 Painter protocol (linewise.reports.text.Painter; in colour: reports.color.DiffPainter).
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from ..source import visible
-from ..units import pick_unit, unit_name
+from ..units import format_bytes, format_bytes_in, pick_byte_unit, pick_unit, unit_name
 from .color import DiffPainter, diff_tokens
 from .diff import Diff
 from .text import Painter, write
@@ -96,7 +98,7 @@ def write_text(diff: Diff, stream=None, unit=None, top=10, color=False, highligh
 
     for func in diff.functions:
         w("\n")
-        _write_function(w, style, func, scale, uname)
+        _write_function(w, style, func, scale, uname, diff.memory)
     write(stream, "".join(out))
 
 
@@ -127,7 +129,28 @@ def _where(key):
     return f"{_v(key[0])}, line {key[1]}" if key else "-"
 
 
-def _write_function(w, style, func, scale, uname):
+#: Width of the numeric part of a function's rows (before the memory cells), and of one
+#: memory cell.
+_NUMERIC = 72
+_MEM = 9
+
+
+def _memory_cell(values, index, scale) -> str:
+    """One side's alloc (0), net (1, signed) or peak (2) in the table's unit, or ''."""
+    return "" if values is None else format_bytes_in(values[index], scale, index == 1)
+
+
+def _memory_totals(func) -> str:
+    """ "Memory: alloc 1.0 MiB -> 2.0 MiB, net ..., peak ..." ('-' for a side without)."""
+    parts = []
+    for i, name in enumerate(("alloc", "net", "peak")):
+        before, after = (("-" if side is None else format_bytes(side[i], signed=i == 1))
+                         for side in (func.before_memory, func.after_memory))
+        parts.append(f"{name} {before} -> {after}")
+    return "Memory: " + ", ".join(parts)
+
+
+def _write_function(w, style, func, scale, uname, memory=False):
     w(style("fname", f"Function: {_v(func.name)}") + "\n")
     if func.before and func.after and func.before[:2] != func.after[:2]:
         if func.before[0] == func.after[0]:
@@ -143,12 +166,21 @@ def _write_function(w, style, func, scale, uname):
         _fmt(func.before_total, scale) if func.before else "-",
         _fmt(func.after_total, scale) if func.after else "-", uname,
         style("change", _fmt_change(func.change, scale), value=func.change), uname,
-        f" ({format_ratio(func.ratio)})" if func.ratio is not None else "", status)) + "\n\n")
+        f" ({format_ratio(func.ratio)})" if func.ratio is not None else "", status)) + "\n"
+      + (style("total", _memory_totals(func)) + "\n" if memory else "") + "\n")
     heading1 = "%s  %s  %s" % ("Line #".center(13), "Hits".center(15),
                                f"Time ({uname})".center(32))
     heading2 = "%6s %6s  %7s %7s  %10s %10s %10s %7s   %s" % (
         "before", "after", "before", "after", "before", "after", "change", "ratio",
         "Line Contents")
+    if memory:
+        mscale, munit = pick_byte_unit(
+            [x for line in func.lines for side in (line.before_memory, line.after_memory)
+             if side for x in side])
+        heading1 = heading1.ljust(_NUMERIC) + "".join(
+            "  " + f"{name} ({munit})".center(2 * _MEM + 1) for name in ("Alloc", "Net", "Peak"))
+        heading2 = heading2[:_NUMERIC] + ("  %*s %*s" % (_MEM, "before", _MEM, "after")) * 3 \
+            + heading2[_NUMERIC:]
     w(style("heading", heading1.rstrip()) + "\n" + style("heading", heading2) + "\n")
     w(style("rule", "=" * len(heading2)) + "\n")
     tokens = style.tokens(func)
@@ -164,6 +196,10 @@ def _write_function(w, style, func, scale, uname):
             _fmt(line.after_time, scale) if line.after_hits is not None else "",
             _fmt_change(line.change, scale) if line.timed else "",
             format_ratio(line.ratio))
+        if memory:
+            cells += "".join("  %*s %*s" % (_MEM, _memory_cell(line.before_memory, i, mscale),
+                                            _MEM, _memory_cell(line.after_memory, i, mscale))
+                             for i in range(3))
         source = style.source(line.text, tokens.get(id(line)), dim=not ran)
         w(style("cells", cells, line=line) + " " + style("mark", mark, row=line.kind) + " "
           + source + "\n")

@@ -5,7 +5,9 @@ images or scripts from elsewhere, and its Content-Security-Policy forbids loadin
 (so it opens offline, from disk or an e-mail attachment, in any modern browser). It shows
 a summary, the functions by total time (each collapsible, the hottest open), every line's
 hits, time, time per hit and share of the function's time with a heat bar, and a search
-box that filters functions by name, file or code. The same page layout shows a diff
+box that filters functions by name, file or code. Results with memory figures
+(linewise.reports.memory) add each line's Alloc, Net and Peak and a second heat bar, its
+share of the function's allocated bytes. The same page layout shows a diff
 (linewise.reports.diff).
 
 The page is filled from the templates (templates/page.html, report.css, report.js, read
@@ -36,6 +38,7 @@ from importlib import resources
 from ..source import shown_lines, table_lines, visible
 from ..units import format_seconds
 from .color import diff_tokens, source_tokens
+from . import memory as mem
 
 __all__ = ["PAGE", "CSS", "SCRIPT", "render_report", "write_report", "render_diff",
            "write_diff", "format_seconds"]
@@ -188,6 +191,7 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     meta = stats.meta or {}
     from_disk = _from_disk(stats, from_disk)
     breakdown = split_by_process(stats)
+    memory = mem.memory_by_key(stats)  # None: no memory columns
     selected = stats.select(top=top, skip_zero=skip_zero)
     never_ran = 0 if show_all else sum(1 for func in selected if not func.hits)
     totals = [(func.total_time, func) for func in selected if show_all or func.hits]
@@ -233,6 +237,8 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
         ("Created", _t(meta["created"]) if meta.get("created") else None),
         ("Merged from", _t(meta["merged"]) + " results" if meta.get("merged") else None),
         ("Timer unit", _e("%g s" % unit)),
+        ("Memory", None if memory is None else mem.html_overall(
+            memory.get(func.key, {}) for func, _total in functions)),
         ("Not shown", _e(_omitted_note(omitted, count, "the most time")) if omitted else None),
         ("Never ran", _e(_never_ran_note(never_ran)) if never_ran else None),
     ])
@@ -281,7 +287,11 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     for i, (func, total) in enumerate(functions):
         html_text, rows = _report_function(func, total, grand, ids[func.key],
                                            i < OPEN_FUNCTIONS, from_disk, max(1, rows_left),
-                                           lazy)
+                                           # rows with memory cells are not deferred:
+                                           # the page's script renders only time rows
+                                           lazy if memory is None else None,
+                                           None if memory is None else
+                                           memory.get(func.key, {}))
         body.append(html_text)
         rows_left -= rows
     data = {"lazy": lazy}
@@ -313,10 +323,12 @@ _NO_SOURCE = {
 }
 
 
-def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=None):
+def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=None,
+                     memory=None):
     """(the function's <details>, how many line rows it has): at most max_rows. A
     collapsed one's rows go to lazy[fid] as data (see _row_data) when `lazy` is given:
-    the page's script renders them when it is opened."""
+    the page's script renders them when it is opened. memory: its {lineno: (alloc, net,
+    peak)} for the memory columns (None: none)."""
     filename, first, name = func.key
     found = func.source_lines(from_disk)
     note = ""
@@ -334,6 +346,7 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
     tokens = source_tokens(texts, filename) if texts else None
     share = 100.0 * total / grand if grand else 0.0
     deferred = None if open_ or lazy is None else lazy.setdefault(fid, [])
+    table = None if memory is None else mem.MemoryTable(memory, func.lines)
     out = [f'<details class="func" id="{fid}"{" open" if open_ else ""} '
            f'data-search="{_t(name)} {_t(filename)}"'
            f'{" data-lazy" if deferred is not None else ""}>',
@@ -341,10 +354,12 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
            f'<span class="floc">{_t(filename)}:{first}</span>'
            f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
            f'<span class="note">({_pct(share)}% of all)</span></span>'
-           f'<span class="bar"><i style="width:{_width(share)}"></i></span></summary>',
+           f'<span class="bar"><i style="width:{_width(share)}"></i></span>'
+           + ("" if table is None else mem.html_summary(table.totals)) + '</summary>',
            note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
            '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
-           '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
+           '<th class="left">Heat</th>' + ("" if table is None else mem.html_heading())
+           + '<th class="left">Source</th></tr></thead><tbody>']
     unit = func.unit
     timed = {lineno: (hits, t * unit) for lineno, (hits, t) in func.lines.items()}
     indent = _common_indent(texts or ())
@@ -357,15 +372,17 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
         if deferred is not None:
             deferred.append(_row_data(lineno, text, toks, timed.get(lineno), total))
         else:
-            out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total))
+            out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total,
+                                   "" if table is None else mem.html_cells(table, lineno)))
     if cut > 0:
-        out.append(f'<tr><td></td><td colspan="6" class="note">{cut} more lines not shown '
+        span = 6 if table is None else 10
+        out.append(f'<tr><td></td><td colspan="{span}" class="note">{cut} more lines not shown '
                    f'(a page shows at most {MAX_ROWS} lines)</td></tr>')
     out.append("</tbody></table></div></details>")
     return "".join(out), len(rows)
 
 
-def _report_row(fid, lineno, text, tokens, timing, total) -> str:
+def _report_row(fid, lineno, text, tokens, timing, total, memory_cells="") -> str:
     cells = ["", "", "", ""]
     percent = None
     bar = ""
@@ -382,7 +399,8 @@ def _report_row(fid, lineno, text, tokens, timing, total) -> str:
     cls = f' class="{classes}"' if classes else ""
     num = "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
     return (f'<tr id="{fid}-L{lineno}"{cls}><td class="num">{lineno}</td>{num}'
-            f'<td class="left">{bar}</td><td class="src">{_code(text, tokens)}</td></tr>')
+            f'<td class="left">{bar}</td>{memory_cells}'
+            f'<td class="src">{_code(text, tokens)}</td></tr>')
 
 
 def write_report(stats, path, title=None, label=None, from_disk=None, top=None,

@@ -28,6 +28,10 @@ that could break a reader bumps the version. Times are in seconds. Example::
       ]
     }
 
+Results with memory figures (linewise.reports.memory) also give each function and each
+line "alloc", "net" and "peak", in bytes (a function's: its whole calls' where the results
+hold them, else its lines' alloc and net summed and their highest peak).
+
 "source" holds the function's lines as the text report shows them (line ``first_line + i``
 is ``source[i]``), or null when neither the file nor the results have them. Strings are
 kept as they are (JSON escapes control characters itself).
@@ -35,7 +39,8 @@ kept as they are (JSON escapes control characters itself).
 "processes" (version 2) lists the processes of results merged from several (a program's
 children, pool or Dask workers; linewise.reports.by_process), empty for one process; each
 line then has "processes" too: what each process that ran it counted, by index into that
-list. Version 2 adds only these: a reader of version 1 that ignores unknown keys reads it.
+list. Version 2 adds only these and the memory figures: a reader of version 1 that ignores
+unknown keys reads it.
 
 Every number is finite, as JSON requires: results whose times overflow a float once
 converted to seconds (a unit of 1e300 s) raise JSONRangeError naming the function and line.
@@ -48,6 +53,7 @@ import math
 import sys
 
 from ..source import strip_line_end, visible
+from . import memory as mem
 
 __all__ = ["FORMAT", "VERSION", "JSONRangeError", "to_dict", "dumps", "write_json"]
 
@@ -65,10 +71,11 @@ def _finite(value, what):
     return value
 
 
-def _function(func, from_disk, breakdown=None):
+def _function(func, from_disk, breakdown=None, memory=None):
     """The JSON object of one FunctionStats (with its source when from_disk is not None:
     None checks the numbers only and reads nothing); breakdown: the per-process counts
-    (by_process.Breakdown) that give each line its "processes"."""
+    (by_process.Breakdown) that give each line its "processes"; memory: its {lineno:
+    (alloc, net, peak)} when the results have memory figures."""
     unit = func.unit
     by_line = func.lines  # a repeated line keeps its last, as the report
     total = func.total
@@ -84,7 +91,7 @@ def _function(func, from_disk, breakdown=None):
         for line in lines:
             line["processes"] = _line_processes(breakdown, func, line["line"], where)
     source = None if from_disk is None else func.source_lines(from_disk).block
-    return {
+    obj = {
         "name": func.name,
         "file": func.filename,
         "first_line": func.first_lineno,
@@ -93,6 +100,11 @@ def _function(func, from_disk, breakdown=None):
         "lines": lines,
         "source": None if source is None else [strip_line_end(s) for s in source],
     }
+    if memory is not None:
+        for line in lines:
+            line.update(mem.json_fields(memory.get(line["line"], mem.ZERO)))
+        obj.update(mem.json_fields(mem.function_totals(memory)))
+    return obj
 
 
 def _line_processes(breakdown, func, lineno, where) -> list:
@@ -114,7 +126,7 @@ def _processes(breakdown, unit) -> list:
 def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
     """(the document with its "functions" (None: leave the list empty and only check
     every number: write_json then writes the functions one by one), the FunctionStats
-    in document order, from_disk)."""
+    in document order, from_disk, memory_by_key's figures or None)."""
     if from_disk is None:
         from_disk = not getattr(stats, "sources_complete", False)
     from .by_process import split_by_process
@@ -123,9 +135,11 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
     meta = {str(k): str(v) for k, v in stats.meta.items()}
     breakdown = split_by_process(stats)  # ByProcessError: a broken record
     chosen = stats.select(top=top, skip_zero=skip_zero, sort="longest" if sort else False)
+    memory = mem.memory_by_key(stats)  # None: no memory figures
     built = []
     for func in chosen:
-        obj = _function(func, None if functions is None else from_disk, breakdown)
+        obj = _function(func, None if functions is None else from_disk, breakdown,
+                        _memory_of(memory, func))
         if functions is not None:
             built.append(obj)
     files: dict = {}
@@ -152,7 +166,11 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
         "files": sorted(files.values(), key=lambda f: -f["total_time"]),
         "functions": built,
     }
-    return doc, chosen, from_disk, breakdown
+    return doc, chosen, from_disk, breakdown, memory
+
+
+def _memory_of(memory, func):
+    return None if memory is None else memory.get(func.key, {})
 
 
 def to_dict(stats, sort=False, from_disk=None, top=None, skip_zero=False) -> dict:
@@ -181,12 +199,13 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     json.dumps(to_dict(...)), written one function at a time, so memory does not grow
     with the document. Every number is checked first: an error writes nothing."""
     stream = sys.stdout if stream is None else stream
-    doc, chosen, from_disk, breakdown = _document(stats, sort, from_disk, None, top,
-                                                  skip_zero)
+    doc, chosen, from_disk, breakdown, memory = _document(stats, sort, from_disk, None, top,
+                                                          skip_zero)
     head = json.dumps(doc, indent=indent, allow_nan=False)
     if not chosen or indent is None:
         if chosen:
-            doc["functions"] = [_function(func, from_disk, breakdown) for func in chosen]
+            doc["functions"] = [_function(func, from_disk, breakdown, _memory_of(memory, func))
+                                for func in chosen]
             head = json.dumps(doc, indent=indent, allow_nan=False)
         stream.write(head + "\n")
         return
@@ -195,7 +214,8 @@ def write_json(stats, stream=None, sort=False, indent=2, from_disk=None, top=Non
     pad = " " * indent
     stream.write(head[:-len(tail)] + '"functions": [\n')
     for n, func in enumerate(chosen):
-        text = json.dumps(_function(func, from_disk, breakdown), indent=indent,
+        text = json.dumps(_function(func, from_disk, breakdown, _memory_of(memory, func)),
+                          indent=indent,
                           allow_nan=False).replace("\n", "\n" + pad * 2)
         stream.write(pad * 2 + text + (",\n" if n + 1 < len(chosen) else "\n"))
     stream.write(pad + "]\n}\n")

@@ -17,6 +17,10 @@ line_profiler output read ours too::
          5         2        300.0    150.0     75.0      return x
 
 Timings are ``(lineno, hits, time)`` triples with ``time`` counted in ``unit`` seconds.
+Results with memory figures (linewise.reports.memory) get three more columns after
+these, Alloc, Net and Peak, and a "Total memory" line per function; results without them
+get line_profiler's table and nothing else.
+
 A function's source comes from its file; ``source``/``sources`` supply it when the file
 cannot be read (moved, deleted, generated), so saved results stay readable. What is
 read, and how hostile results are shown safely, is linewise.source's.
@@ -35,6 +39,7 @@ import sys
 
 from ..results import FunctionStats, LineStats
 from ..source import shown_lines, table_lines, visible
+from .memory import MEMORY_COLUMNS, MemoryTable, memory_by_key
 
 __all__ = ["Painter", "show_func", "show_text", "print_report", "write_function", "write",
            "table_row", "COLUMNS", "CONTENTS_GAP", "AUTO_SKIP_ZERO"]
@@ -88,8 +93,12 @@ class Painter:
     but heading and rule), and "row" (one table row, no newline; info: ``lineno``,
     ``cells``, the texts of the numeric cells in COLUMNS order, ``widths``, {column:
     width}, and ``contents``, the source text; the row is ``table_row(widths, cells,
-    contents)``). Before a function's rows, ``start_function(func, lines)`` gets its
-    FunctionStats and its source lines as shown (None when there are none).
+    contents)``; with memory figures, ``cells`` has the Alloc, Net and Peak cells after
+    those of COLUMNS, ``memory`` is the line's (alloc, net, peak) or None and
+    ``memory_share`` its % of the function's alloc or None; a "memory" piece, the total
+    memory line, follows "total"). Before a function's rows, ``start_function(func,
+    lines)`` gets its FunctionStats and its source lines as shown (None when there are
+    none).
 
     Kinds of the diff (linewise.reports.diff_text): "title", "note", "total", "heading",
     "rule", "name", "fname", "file", "change" (info: ``value``, the change in seconds),
@@ -121,7 +130,7 @@ _PLAIN = Painter()
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
               details=True, summarize=False, sort=False, sources=None, rich=False,
-              config=None, painter=None, from_disk=True):
+              config=None, painter=None, from_disk=True, memory=None):
     """Writes the report for `stats` to `stream` (default: sys.stdout).
 
     stats: ``{(filename, first_lineno, qualname): [(lineno, hits, time), ...]}``.
@@ -137,11 +146,13 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False,
     writes the plain text.
     from_disk: read a function's source from its file when `sources` has none (False for
     results loaded from a file, unless the user asks: see linewise.source).
+    memory: ``{key: {lineno: (alloc, net, peak)}}`` (linewise.reports.memory.memory_by_key)
+    for the memory columns; None: none, line_profiler's table.
     """
     functions = LineStats(stats, unit, sources=sources).select(
         sort="shortest" if sort else False)
     _write_report(functions, unit, output_unit, stream, stripzeros, details, summarize,
-                  painter, from_disk)
+                  painter, from_disk, memory)
 
 
 def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=False,
@@ -162,7 +173,7 @@ def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=
         if skip_zero:
             hidden = sum(1 for func in functions if not any(h for _, h, _ in func.rows))
     _write_report(functions, stats.unit, unit, stream, skip_zero, True, summary, painter,
-                  from_disk)
+                  from_disk, memory_by_key(stats))
     if hidden:
         write(stream, (painter or _PLAIN).paint("note", HIDDEN_NOTE.format(
             hidden=hidden, s="s" if hidden != 1 else "", count=len(stats.timings),
@@ -170,7 +181,7 @@ def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=
 
 
 def _write_report(functions, unit, output_unit, stream, stripzeros, details, summarize,
-                  painter, from_disk):
+                  painter, from_disk, memory=None):
     if stream is None:
         stream = sys.stdout
     paint = painter or _PLAIN
@@ -180,7 +191,8 @@ def _write_report(functions, unit, output_unit, stream, stripzeros, details, sum
         for func in functions:
             if stripzeros and not sum(hits for _, hits, _ in func.rows):
                 continue
-            write_function(func, unit, output_unit, stream, painter, from_disk)
+            write_function(func, unit, output_unit, stream, painter, from_disk,
+                           None if memory is None else memory.get(func.key, {}))
     if summarize:
         # line_profiler's rule here: a function is left out when it took no time.
         for func in functions:
@@ -208,9 +220,10 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
 
 
 def write_function(func, unit=None, output_unit=None, stream=None, painter=None,
-                   from_disk=True):
+                   from_disk=True, memory=None):
     """Writes the table of one FunctionStats to `stream` (default: sys.stdout); unit:
-    seconds per unit of its times (default: its own)."""
+    seconds per unit of its times (default: its own). memory: its {lineno: (alloc, net,
+    peak)} (linewise.reports.memory.memory_lines) for the memory columns; None: none."""
     if stream is None:
         stream = sys.stdout
     if unit is None:
@@ -223,6 +236,9 @@ def write_function(func, unit=None, output_unit=None, stream=None, painter=None,
     start_lineno = func.first_lineno
 
     write(stream, paint.paint("total", "Total time: %g s\n" % (total_time * unit)))
+    mem = None if memory is None else MemoryTable(memory, func.lines)
+    if mem is not None:
+        write(stream, paint.paint("memory", mem.total_line()))
     shown_name = visible(func.filename)
     found = func.source_lines(from_disk)
     if found.block is None:
@@ -240,17 +256,24 @@ def write_function(func, unit=None, output_unit=None, stream=None, painter=None,
     cells = {lineno: _cells(hits, time, total_time, scale)
              for lineno, (hits, time) in func.lines.items()}
     widths = _column_widths(cells.values())
-    header = table_row(widths, HEADINGS, CONTENTS_HEADING)
+    headings = HEADINGS
+    if mem is not None:
+        cells = {lineno: row + mem.cells(lineno) for lineno, row in cells.items()}
+        widths.update(mem.widths(row[len(COLUMNS) - 1:] for row in cells.values()))
+        headings += mem.headings()
+    header = table_row(widths, headings, CONTENTS_HEADING)
     write(stream, "\n" + paint.paint("heading", header) + "\n"
           + paint.paint("rule", "=" * len(header)) + "\n")
-    no_cells = ("",) * (len(COLUMNS) - 1)
+    no_cells = ("",) * (len(headings) - 1)
     for lineno, line in table_lines(start_lineno, func.rows, found.block, found.lines,
                                     texts):
         row_cells = (str(lineno),) + cells.get(lineno, no_cells)
         row = table_row(widths, row_cells, line)
         if painter is not None:
+            extra = {} if mem is None else {"memory": mem.values(lineno),
+                                            "memory_share": mem.share(lineno)}
             row = painter.paint("row", row, lineno=lineno, cells=row_cells, widths=widths,
-                                contents=line)
+                                contents=line, **extra)
         write(stream, row + "\n")
     write(stream, "\n")
 
@@ -298,8 +321,10 @@ def _column_widths(all_cells):
 
 
 def table_row(widths, cells, contents):
-    """One line of the table: right-aligned cells, then the source text."""
-    numeric = " ".join(text.rjust(widths[column]) for column, text in zip(COLUMNS, cells))
+    """One line of the table: right-aligned cells (COLUMNS, then the memory columns if
+    given), then the source text."""
+    numeric = " ".join(text.rjust(widths[column])
+                       for column, text in zip(COLUMNS + MEMORY_COLUMNS, cells))
     return numeric + CONTENTS_GAP + contents
 
 
