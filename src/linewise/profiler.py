@@ -8,10 +8,11 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import os
 import sys
 import types
 
-from . import _engine
+from . import _engine, _follow
 from .reports.text import show_func, show_text
 from .results import LineStats
 from .provenance import default_meta
@@ -138,6 +139,12 @@ class LineProfiler:
         # Code without a file: {plain key: [one code object per distinct source]}, in the
         # order they were first seen (see key_for).
         self._pseudo_keys: dict = {}
+        # Child processes (linewise._follow): where forked children of this profiler
+        # save their counts (None until one is needed), and what collect_children() has
+        # gathered from there (LineStats, each tagged with its process).
+        self._children_dir = None
+        self._children: list = []
+        _follow.register(self)
         for func in functions:
             self.add_callable(func)
 
@@ -390,7 +397,36 @@ class LineProfiler:
     # -- results ---------------------------------------------------------------------
 
     def get_stats(self) -> LineStats:
-        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``."""
+        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
+        with the children's that collect_children() gathered, tagged by process."""
+        stats = self._own_stats()
+        if not self._children:
+            return stats
+        from ._gather import fold
+
+        return fold(stats, self._children)
+
+    def collect_children(self, wait=1.0) -> int:
+        """Gathers the counts of this profiler's forked child processes (fork start
+        method pools, os.fork) that have ended: from now on get_stats(), print_stats()
+        and dump_stats() include them (get_stats().runs breaks them down per process).
+        Waits up to `wait` seconds for children still running. Returns how many
+        children's results were added; says on stderr which children left none."""
+        if self._children_dir is None:
+            return 0
+        from ._gather import collect, lost_message
+
+        results, lost = collect(self._children_dir, wait)
+        self._children.extend(results)
+        message = lost_message(lost, self._children_dir)
+        if message:
+            print(message, file=sys.stderr)
+        if not os.path.isdir(self._children_dir):
+            self._children_dir = None
+        return len(results)
+
+    def _own_stats(self) -> LineStats:
+        """What this process counted (get_stats without the children)."""
         timings: dict = {}
         for code, lines in self._engine.get_stats():
             key = self.key_for(code)
@@ -446,8 +482,9 @@ class LineProfiler:
         dump_stats(self.get_stats(), filename)
 
     def reset_stats(self) -> None:
-        """Zeroes every count, keeping the functions."""
+        """Zeroes every count (the children's collected too), keeping the functions."""
         self._engine.reset()
+        self._children = []
 
     @property
     def code_map(self) -> dict:
