@@ -111,25 +111,32 @@ def save(final=False) -> None:
     child.last = time.perf_counter()
 
 
+def _final_save():
+    """The last save, at a normal end: a fatal signal arriving meanwhile (Pool.terminate's
+    SIGTERM while a worker leaves its loop) waits until it is written, then ends us."""
+    child = _child
+    if child is None or child.pid != os.getpid() or child.final:
+        return
+    guard = child.guard
+    if guard is not None and guard.owner and guard._state == _signals._IDLE:
+        with guard.finishing():
+            save(final=True)
+    else:
+        save(final=True)
+
+
 def _at_exit():
-    save(final=True)
+    _final_save()
 
 
 def _exit(status):
-    save(final=True)
+    _final_save()
     _real_exit(status)
 
 
 def _become_child(profilers, role, parent, helper=False):
     global _child, _hooked
     _child = _Child(profilers, role, parent, helper)
-    if not helper:
-        for profiler in profilers:
-            try:
-                with open(os.path.join(profiler._children_dir, f"{_child.pid}.start"), "w"):
-                    pass
-            except OSError:
-                pass
     if not _hooked:
         atexit.register(_at_exit)
         os._exit = _exit
@@ -139,6 +146,13 @@ def _become_child(profilers, role, parent, helper=False):
     _child.guard = guard
     patch_multiprocessing()
     watch_waitpid()
+    if not helper:  # last: a child that dies before it can save leaves no marker either
+        for profiler in profilers:
+            try:
+                with open(os.path.join(profiler._children_dir, f"{_child.pid}.start"), "w"):
+                    pass
+            except OSError:
+                pass
 
 
 # -- fork ------------------------------------------------------------------------------
@@ -275,7 +289,7 @@ def _patch_process(module):
         try:
             return original(self, *args, **kwargs)
         finally:
-            save(final=True)
+            _final_save()
 
     _bootstrap._linewise = True
     _bootstrap.__wrapped__ = original

@@ -82,7 +82,7 @@ def collect(folder, wait=WAIT):
             names = os.listdir(folder)
         except OSError:
             return [], []
-        started = _pids(names, ".start")
+        started = _pids(names, ".start") | _starting(folder)
         running = {pid for pid in started if _follow.alive(pid)[0]}
         if not running or time.monotonic() >= deadline:
             break
@@ -106,11 +106,41 @@ def collect(folder, wait=WAIT):
                 os.unlink(os.path.join(folder, f"{pid}{suffix}"))
             except OSError:
                 pass
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass
+    if not running:  # one still starting writes there later
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
     return results, lost
+
+
+def _starting(folder) -> set:
+    """This process's children started with $LINEWISE_CHILDREN naming `folder` that have
+    not written their ``.start`` yet (Linux: /proc), but multiprocessing's helpers."""
+    me, found = str(os.getpid()), set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+            if len(fields) < 2 or fields[1] != me.encode() or fields[0] == b"Z":
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if (f"{_follow.ENV}=".encode() in env and os.fsencode(folder) in env
+                and b"resource_tracker import main" not in cmdline
+                and b"multiprocessing.forkserver" not in cmdline):
+            found.add(int(entry))
+    return found
 
 
 def _why(folder, pid) -> str:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import work
 
@@ -75,6 +76,36 @@ def killed(n):
     print(f"killed pid {bad.pid}")
 
 
+def pool_kill():
+    # A worker SIGKILLed in its third task: what it saved at the first one's end stays.
+    p = multiprocessing.get_context("fork").Pool(1)
+    p.apply(work.work, (1,))
+    pid = p.apply(os.getpid)
+    p.apply_async(os.kill, (pid, signal.SIGKILL))
+    for _ in range(3000):  # until it is dead (reaped, or a zombie)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+        except OSError:
+            break
+        time.sleep(0.01)
+    p.terminate()
+    p.join()
+    print(f"killed pid {pid}")
+
+
+def orphan(n):
+    # A child that outlives the parent: it waits for the file "go", then calls work.
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import os, sys, time, work\n"
+            "while not os.path.exists('go'): time.sleep(0.02)\n"
+            f"for i in range({n}): work.work(i)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=here,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"orphan pid {child.pid}", flush=True)
+
+
 def die(n):
     calls(n)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -117,6 +148,10 @@ def main():
         fork(n)
     elif kind == "killed":
         killed(n)
+    elif kind == "orphan":
+        orphan(n)
+    elif kind == "poolkill":
+        pool_kill()
     elif kind == "python":
         run_python(how, n)
     elif kind == "joblib":

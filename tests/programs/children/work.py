@@ -2,5 +2,5 @@
 
 
 def work(x):
-    y = x * 2  # the line counted: once per call
+    y = x * 2  # L:body
     return y
