@@ -28,7 +28,6 @@ How a child starts following:
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 import time
@@ -36,7 +35,7 @@ import weakref
 
 from . import _signals
 
-__all__ = ["ENV", "BOOT_DIR", "FLUSH_INTERVAL", "register", "start_follower", "save",
+__all__ = ["ENV", "BOOT_DIR", "FLUSH_INTERVAL", "register", "save", "become_child",
            "patch_multiprocessing", "watch_waitpid", "alive"]
 
 ENV = "LINEWISE_CHILDREN"
@@ -51,7 +50,6 @@ _fork_parent = None  # the pid that called fork (set just before it)
 _made_dirs: list = []  # (pid, dir): temporary children directories made here, for cleanup
 _hooked = False  # atexit handler and os._exit wrapper in place (inherited through fork)
 _real_exit = os._exit
-_follower = None  # start_follower's profiler and AutoProfile, kept alive
 
 # (module, function) of the targets that make a multiprocessing Process a pool worker.
 _WORKER_TARGETS = {
@@ -134,7 +132,7 @@ def _exit(status):
     _real_exit(status)
 
 
-def _become_child(profilers, role, parent, helper=False):
+def become_child(profilers, role, parent, helper=False):
     global _child, _hooked
     _child = _Child(profilers, role, parent, helper)
     if not _hooked:
@@ -182,7 +180,7 @@ def _after_fork_in_child():
     _child = None
     followed = [p for p in profilers if p._children_dir is not None]
     if enabled and followed:
-        _become_child(followed, "child", parent)
+        become_child(followed, "child", parent)
 
 
 def _remove_made_dirs():
@@ -196,52 +194,6 @@ def _remove_made_dirs():
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 atexit.register(_remove_made_dirs)
-
-
-# -- a child started afresh ------------------------------------------------------------
-
-
-def _dash_c_code():
-    argv = getattr(sys, "orig_argv", None) or []
-    return argv[argv.index("-c") + 1] if "-c" in argv[:-1] else ""
-
-
-def start_follower() -> None:
-    """In a child started with $LINEWISE_CHILDREN: profile its targets from now on, and
-    save at the end (see the module's documentation)."""
-    global _follower
-    if _child is not None or not os.environ.get(ENV):
-        return
-    config = json.loads(os.environ[ENV])
-    code = _dash_c_code()
-    if "resource_tracker import main" in code:
-        return  # multiprocessing's (or loky's) helper: runs none of the program's code
-    import builtins
-
-    from . import _lineage
-    from .autoprofile import AutoProfile, Target
-
-    _lineage.spawned_by_runner = True  # before explicit mode is imported: see _lineage
-    from .explicit import profile
-    from .profiler import LineProfiler
-
-    profiler = LineProfiler()
-    profiler._children_dir = config["dir"]
-    auto = AutoProfile(profiler)
-    for target in config.get("targets", ()):
-        auto.add(Target(target["text"], target["kind"], module=target.get("module"),
-                        path=target.get("path"), dirs=target.get("dirs", ()),
-                        attrs=target.get("attrs", ())))
-    if auto:
-        auto.install()
-    profile._stand_down()
-    profile.attach_runner(profiler)
-    if not hasattr(builtins, "profile"):
-        builtins.profile = profile
-    _follower = (profiler, auto)
-    profiler.enable_by_count()
-    _become_child([profiler], "child", os.getppid(),
-                  helper="multiprocessing.forkserver" in code)
 
 
 def target_record(target) -> dict:

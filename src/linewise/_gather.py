@@ -22,9 +22,13 @@ __all__ = ["follow_children", "end_pools", "collect", "fold", "lost_message"]
 WAIT = 1.0
 
 
-def follow_children(profiler, output_path, targets=()) -> str:
+def follow_children(profiler, output_path, targets=(), on=True) -> str | None:
     """Makes this process's children (forked, spawned, Python subprocesses) follow
-    `profiler` with these -p targets; returns the children directory."""
+    `profiler` with these -p targets; returns the children directory. `on` false
+    (--no-children): no child follows, not even a forked one; returns None."""
+    if not on:
+        _follow.enabled = False
+        return None
     if output_path is not None:
         folder = f"{output_path}.{os.getpid()}.children"
         os.makedirs(folder, exist_ok=True)

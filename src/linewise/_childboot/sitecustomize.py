@@ -3,7 +3,7 @@
 `linewise run` (and explicit mode) put this directory first on PYTHONPATH and describe
 what to profile in $LINEWISE_CHILDREN; Python imports this module at start-up
 (``site``), before the child's own code. It first runs the sitecustomize this one hides
-(if any), then hands over to linewise._follow. A child that cannot import linewise (another
+(if any), then hands over to linewise._child_start. A child that cannot import linewise (another
 Python) runs as if this file were not there.
 """
 import os
@@ -34,7 +34,7 @@ def _chain():
 _chain()
 if os.environ.get("LINEWISE_CHILDREN"):
     try:
-        from linewise._follow import start_follower
+        from linewise._child_start import start_follower
     except ImportError:
         pass
     else:

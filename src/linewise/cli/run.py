@@ -289,16 +289,10 @@ def run_program(part, settings, command) -> int:
     if plan.output_path is not None:
         claim_output(plan.output_path)  # LINEWISE=1 children must not write there
     patch_multiprocessing()  # spawn children see the builtin profile
-    children = None  # the children directory (linewise._gather), if they are followed
-    if settings.get("children", True):
-        from .._gather import follow_children
+    from .._gather import follow_children
 
-        children = follow_children(profiler, plan.output_path, auto.targets)
-    else:
-        from .. import _follow
-
-        _follow.enabled = False
-    plan = dataclasses.replace(plan, children=children)
+    plan = dataclasses.replace(plan, children=follow_children(
+        profiler, plan.output_path, auto.targets, on=settings.get("children", True)))
 
     snapshots = Snapshots(plan.interval, plan.output_path, plan.command, profiler)
 
@@ -405,8 +399,7 @@ def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=
         from .._gather import finish
 
         stats, message = finish(stats, plan.children, plan.output_path, signum)
-        if message:
-            messages.append(message)
+        messages += [message] if message else []
     if program.kind in ("code", "stdin"):
         add_sources(stats, profiler, program.code)
     if not stats.timings:
