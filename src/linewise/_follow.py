@@ -184,10 +184,10 @@ def _after_fork_in_child():
 
 
 def _remove_made_dirs():
-    import shutil
-
     for pid, path in _made_dirs:
         if pid == os.getpid():
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -161,6 +161,21 @@ def _why(folder, pid) -> str:
     return "ended without saving"
 
 
+def collect_for(profiler, wait=WAIT) -> int:
+    """LineProfiler.collect_children: what the profiler's children left, kept in it."""
+    folder = profiler._children_dir
+    if folder is None:
+        return 0
+    results, lost = collect(folder, wait)
+    profiler._children.extend(results)
+    message = lost_message(lost, folder)
+    if message:
+        print(message, file=sys.stderr)
+    if not os.path.isdir(folder):
+        profiler._children_dir = None
+    return len(results)
+
+
 def fold(stats, children):
     """`stats` (this process's) tagged as the parent's, plus each child's results."""
     from .provenance import tag_process

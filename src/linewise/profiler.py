@@ -5,25 +5,29 @@ the events are handled in C (linewise._engine).
 """
 from __future__ import annotations
 
-import dis
 import functools
-import inspect
-import os
 import sys
 import types
 
 from . import _engine, _follow
-from .reports.text import show_func, show_text
 from .results import LineStats
 from .provenance import default_meta
 from .store import dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
 
-_GENERATOR_FLAGS = (
-    inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-    | inspect.CO_ITERABLE_COROUTINE
-)
+# CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR (inspect's),
+# spelled out: importing inspect (and the reports) here would cost every child process
+# that linewise follows milliseconds at start-up. show_func and show_text load on use.
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
+
+
+def __getattr__(name):
+    if name in ("show_func", "show_text"):
+        from .reports import text
+
+        return getattr(text, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _line_range(code: types.CodeType) -> tuple[int, int]:
@@ -54,6 +58,8 @@ def _yield_offsets(code: types.CodeType) -> list[int] | None:
     """Byte offsets where a generator-like frame suspends or resumes (legacy backend)."""
     if not code.co_flags & _GENERATOR_FLAGS:
         return None
+    import dis
+
     return [
         ins.offset for ins in dis.get_instructions(code)
         if ins.opname == "YIELD_VALUE" or (ins.opname == "RESUME" and ins.arg)
@@ -317,6 +323,8 @@ class LineProfiler:
         self.add_callable(func)
         if isinstance(func, (property, classmethod, staticmethod, functools.cached_property)):
             return func  # descriptors: profiled while enabled, not self-enabling
+        import inspect
+
         if inspect.isasyncgenfunction(func):
             return self._wrap_asyncgen(func)
         if inspect.iscoroutinefunction(func):
@@ -399,31 +407,19 @@ class LineProfiler:
     def get_stats(self) -> LineStats:
         """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
         with the children's that collect_children() gathered, tagged by process."""
-        stats = self._own_stats()
-        if not self._children:
-            return stats
         from ._gather import fold
 
-        return fold(stats, self._children)
+        stats = self._own_stats()
+        return fold(stats, self._children) if self._children else stats
 
     def collect_children(self, wait=1.0) -> int:
-        """Gathers the counts of this profiler's forked child processes (fork start
-        method pools, os.fork) that have ended: from now on get_stats(), print_stats()
-        and dump_stats() include them (get_stats().runs breaks them down per process).
-        Waits up to `wait` seconds for children still running. Returns how many
-        children's results were added; says on stderr which children left none."""
-        if self._children_dir is None:
-            return 0
-        from ._gather import collect, lost_message
+        """Adds the counts of this profiler's forked children (fork pools, os.fork) that
+        have ended to get_stats() and what reads it (its .runs: per process). Waits up
+        to `wait` seconds for those still running; returns how many were added, and
+        says on stderr which left no results."""
+        from ._gather import collect_for
 
-        results, lost = collect(self._children_dir, wait)
-        self._children.extend(results)
-        message = lost_message(lost, self._children_dir)
-        if message:
-            print(message, file=sys.stderr)
-        if not os.path.isdir(self._children_dir):
-            self._children_dir = None
-        return len(results)
+        return collect_for(self, wait)
 
     def _own_stats(self) -> LineStats:
         """What this process counted (get_stats without the children)."""
@@ -470,6 +466,7 @@ class LineProfiler:
         "always" or "never" (see linewise.reports.color). Uncoloured, it is the plain text.
         """
         from .reports.color import TerminalPainter, use_color
+        from .reports.text import show_text
 
         stats = self.get_stats()
         painter = TerminalPainter() if use_color(stream, color) else None
