@@ -6,7 +6,6 @@ Its own module: it needs explicit mode and the profiler, which need linewise._fo
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -29,7 +28,7 @@ def start_follower() -> None:
     global _follower
     if _follow._child is not None or not os.environ.get(ENV):
         return
-    config = json.loads(os.environ[ENV])
+    folder, targets = _follow.decode_config(os.environ[ENV])
     code = _dash_c_code()
     if "resource_tracker import main" in code:
         return  # multiprocessing's (or loky's) helper: runs none of the program's code
@@ -43,12 +42,10 @@ def start_follower() -> None:
     from .profiler import LineProfiler
 
     profiler = LineProfiler()
-    profiler._children_dir = config["dir"]
+    profiler._children_dir = folder
     auto = AutoProfile(profiler)
-    for target in config.get("targets", ()):
-        auto.add(Target(target["text"], target["kind"], module=target.get("module"),
-                        path=target.get("path"), dirs=target.get("dirs", ()),
-                        attrs=target.get("attrs", ())))
+    for target in targets:
+        auto.add(Target(target.pop("text"), target.pop("kind"), **target))
     if auto:
         auto.install()
     profile._stand_down()

@@ -5,8 +5,9 @@ The contract. A LineProfiler whose children are followed has a children director
 (``_children_dir``). A child process of it, once following, writes there:
 
 * ``<pid>.start`` when it starts (so the parent can tell who left nothing);
-* ``<pid>.lw``, its own counts (provenance.tag_process: its role, parent and per-line
-  counts), through the engine's atomic writer: when it ends (exit, ``os._exit``, a fatal
+* ``<pid>.lw``, its own counts, its run record saying its role ("process.role") and
+  parent ("process.parent"; the parent tags it with provenance.tag_process when it
+  merges), through the engine's atomic writer: when it ends (exit, ``os._exit``, a fatal
   signal through linewise._signals, the end of a multiprocessing Process) and, in pool
   workers, before a task's result is sent back (at most every FLUSH_INTERVAL seconds, so a
   million tiny tasks stay cheap; a SIGKILLed worker loses only what it counted since);
@@ -20,10 +21,11 @@ How a child starts following:
   child counts only what it runs, and the profilers that have a children directory (the
   enabled ones get one at fork) are saved at its end.
 * Started afresh (multiprocessing spawn, subprocess running Python, the forkserver's
-  server): $LINEWISE_CHILDREN (JSON: the directory and the -p targets) and the directory
-  of _childboot/sitecustomize.py on PYTHONPATH, set by the parent; Python imports that
-  module at start-up and it calls start_follower(): a LineProfiler with the targets, the
-  builtin ``profile`` (explicit mode too) collecting into it, on for the whole process.
+  server): $LINEWISE_CHILDREN (the directory and the -p targets, encode_config) and the
+  directory of _childboot/sitecustomize.py on PYTHONPATH, set by the parent; Python
+  imports that module at start-up and it calls linewise._child_start.start_follower(): a
+  LineProfiler with the targets, the builtin ``profile`` (explicit mode too) collecting
+  into it, on for the whole process.
 """
 from __future__ import annotations
 
@@ -94,16 +96,20 @@ def save(final=False) -> None:
         return
     if final:
         child.final = True
-    from .provenance import tag_process
+    from .provenance import run_from_meta
     from .store import dump_stats
 
     for profiler in child.profilers:
         try:
             stats = profiler._own_stats()
             stats.meta["command"] = " ".join(sys.argv)
-            stats.sources_complete = True  # sources are the parent's job (cheap flushes)
-            dump_stats(tag_process(stats, child.role, child.parent),
-                       os.path.join(profiler._children_dir, f"{child.pid}.lw"))
+            # The parent tags it (provenance.tag_process, which needs json: a child does
+            # not import it), from the role and parent its run record says. Sources are
+            # the parent's job too: flushes stay cheap.
+            stats.runs = [dict(run_from_meta(stats.meta), **{
+                "process.role": child.role, "process.parent": str(child.parent or "")})]
+            stats.sources_complete = True
+            dump_stats(stats, os.path.join(profiler._children_dir, f"{child.pid}.lw"))
         except Exception:  # the directory is gone, the disk full: the child carries on
             pass
     child.last = time.perf_counter()
@@ -196,10 +202,31 @@ if hasattr(os, "register_at_fork"):
 atexit.register(_remove_made_dirs)
 
 
-def target_record(target) -> dict:
-    """A resolved -p target as $LINEWISE_CHILDREN carries it."""
-    return {"text": target.text, "kind": target.kind, "module": target.module,
-            "path": target.path, "dirs": list(target.dirs), "attrs": list(target.attrs)}
+# $LINEWISE_CHILDREN: the children directory, then one record per -p target (its text,
+# kind, module, path, dirs, attrs); records split by RS, fields by US, lists by GS: text
+# that a child splits without importing json (and re) at start-up.
+_RS, _US, _GS = "\x1e", "\x1f", "\x1d"
+
+
+def encode_config(folder, targets) -> str:
+    """$LINEWISE_CHILDREN's value: where children save, and the resolved -p targets."""
+    records = [folder]
+    for t in targets:
+        records.append(_US.join([t.text, t.kind, t.module or "", t.path or "",
+                                 _GS.join(t.dirs), _GS.join(t.attrs)]))
+    return _RS.join(records)
+
+
+def decode_config(text):
+    """(folder, [dict of Target's arguments]) from encode_config's text."""
+    folder, *records = text.split(_RS)
+    targets = []
+    for record in records:
+        name, kind, module, path, dirs, attrs = record.split(_US)
+        targets.append({"text": name, "kind": kind, "module": module or None,
+                        "path": path or None, "dirs": [d for d in dirs.split(_GS) if d],
+                        "attrs": [a for a in attrs.split(_GS) if a]})
+    return folder, targets
 
 
 # -- multiprocessing: the end of a Process, pool workers' task boundaries ----------------

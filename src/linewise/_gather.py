@@ -9,12 +9,11 @@ file names it (meta ``children``) and ``linewise merge FILE`` folds them in late
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
-from . import _follow
+from . import _engine, _follow
 
 __all__ = ["follow_children", "end_pools", "collect", "fold", "lost_message"]
 
@@ -37,12 +36,13 @@ def follow_children(profiler, output_path, targets=(), on=True) -> str | None:
 
         folder = tempfile.mkdtemp(prefix="linewise-children-")
     profiler._children_dir = folder
-    os.environ[_follow.ENV] = json.dumps(
-        {"dir": folder, "targets": [_follow.target_record(t) for t in targets]})
+    os.environ[_follow.ENV] = _follow.encode_config(folder, targets)
     path = os.environ.get("PYTHONPATH")
     if _follow.BOOT_DIR not in (path or "").split(os.pathsep):
         os.environ["PYTHONPATH"] = (_follow.BOOT_DIR + os.pathsep + path if path
                                     else _follow.BOOT_DIR)
+    if _engine.timer == "tsc":  # the children's clock is ours: no calibration there
+        os.environ["LINEWISE_TSC_NS_PER_TICK"] = repr(_engine.ns_per_tick())
     _follow.patch_multiprocessing()
     _follow.watch_waitpid()
     return folder
@@ -100,8 +100,8 @@ def collect(folder, wait=WAIT):
         path = os.path.join(folder, f"{pid}.lw")
         if pid in finished:
             try:
-                results.append(load_stats(path))
-            except (OSError, ResultsError) as exc:
+                results.append(_tagged(load_stats(path)))
+            except (OSError, ResultsError, ValueError) as exc:
                 lost.append((pid, f"unreadable results: {exc}"))
         else:
             lost.append((pid, _why(folder, pid)))
@@ -116,6 +116,16 @@ def collect(folder, wait=WAIT):
         except OSError:
             pass
     return results, lost
+
+
+def _tagged(stats):
+    """A child's results, tagged (provenance.tag_process) as its run record says."""
+    from .provenance import PROCESS_ROLES, tag_process
+
+    run = stats.runs[0] if len(stats.runs) == 1 else {}
+    role = run.get("process.role")
+    return tag_process(stats, role if role in PROCESS_ROLES else "child",
+                       run.get("process.parent") or None, run=run or None)
 
 
 def _starting(folder) -> set:

@@ -13,7 +13,6 @@ Modules imported before the hook was installed are registered from their namespa
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.util
 import os
 import sys
 import types
@@ -219,6 +218,8 @@ def imported_modules(tree, package=None) -> list:
                 if not package:
                     continue
                 try:
+                    import importlib.util
+
                     base = importlib.util.resolve_name("." * node.level + (node.module or ""),
                                                        package)
                 except (ImportError, ValueError):
