@@ -59,7 +59,7 @@ _WORKER_TARGETS = {
     ("concurrent.futures.process", "_process_worker"),
     ("joblib.externals.loky.process_executor", "_process_worker"),
     ("loky.process_executor", "_process_worker"),
-    ("distributed.nanny", "_run"),
+    ("distributed.process", "_run"),  # dask's worker processes (AsyncProcess, by a nanny)
 }
 
 
@@ -262,7 +262,7 @@ def _patch_process(module):
             name = (getattr(target, "__module__", None), getattr(target, "__name__", None))
             if name in _WORKER_TARGETS:
                 child.role = "worker"
-                if name[0] != "distributed.nanny" and len(self._args) >= 2:
+                if name[0] != "distributed.process" and len(self._args) >= 2:
                     self._args = (self._args[0], _FlushingQueue(self._args[1]),
                                   *self._args[2:])
         try:
