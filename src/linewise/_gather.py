@@ -205,10 +205,12 @@ def lost_message(lost, folder, output=None) -> str | None:
     n = len(lost)
     what = ", ".join(f"pid {pid} ({why})" for pid, why in lost)
     line = (f"linewise: {n} child process{'es' if n > 1 else ''} left no results: {what}")
-    if output and any(why == "still running" for _, why in lost):
+    running = sum(why == "still running" for _, why in lost)
+    if output and running:
         from .paths import shown_path
 
-        line += (f"; what they save later goes to {shown_path(folder)}: fold it in with "
+        who = "what it saves" if running == 1 else "what they save"
+        line += (f"; {who} later goes to {shown_path(folder)}: fold it in with "
                  f"linewise merge {shown_path(output)}")
     return line
 
