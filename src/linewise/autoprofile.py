@@ -12,9 +12,7 @@ Modules imported before the hook was installed are registered from their namespa
 """
 from __future__ import annotations
 
-import ast
 import importlib.machinery
-import importlib.util
 import os
 import sys
 import types
@@ -80,21 +78,22 @@ def _source_tree(spec):
         source = None
     if source is None:
         return None
+    import ast  # here, as in the functions below: child processes import this module
+
     try:
         return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
 
 
-_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While) + (
-    (ast.TryStar,) if sys.version_info >= (3, 11) else ())
+_BLOCKS = ("If", "Try", "TryStar", "With", "AsyncWith", "For", "AsyncFor", "While")
 
 
 def _statements(body):
     """The statements of `body`, looking into if/try/with/loop blocks (not into defs)."""
     for node in body:
         yield node
-        if isinstance(node, _BLOCKS):
+        if type(node).__name__ in _BLOCKS:
             for field in ("body", "orelse", "finalbody"):
                 yield from _statements(getattr(node, field, None) or [])
             for handler in getattr(node, "handlers", None) or []:
@@ -104,6 +103,8 @@ def _statements(body):
 def _binding(body, name, module_level):
     """The def/class node binding `name` in `body`; True if it is bound otherwise (or may
     be: star imports, a module __getattr__); None if it is not bound."""
+    import ast
+
     found = None
     for node in _statements(body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -196,7 +197,7 @@ def resolve_target(text: str, base_dir=None, whole_package=True) -> Target:
                         f"-p {text}: there is no module {text}, and {where}"
                         + (f" ({origin})" if origin and i == 0 else "")
                         + f" defines no {attr!r}")
-                if not isinstance(node, ast.ClassDef):
+                if type(node).__name__ != "ClassDef":
                     break  # bound some other way, or a function: check no deeper
                 body, module_level = node.body, False
         return Target(text, "attr", module=module, path=_real(origin), attrs=attrs)
@@ -206,6 +207,8 @@ def resolve_target(text: str, base_dir=None, whole_package=True) -> Target:
 def imported_modules(tree, package=None) -> list:
     """The module names a program's source imports (anywhere in it), in order; for
     ``from a import b`` both ``a`` and ``a.b`` (b may be a submodule)."""
+    import ast
+
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -215,6 +218,8 @@ def imported_modules(tree, package=None) -> list:
                 if not package:
                     continue
                 try:
+                    import importlib.util
+
                     base = importlib.util.resolve_name("." * node.level + (node.module or ""),
                                                        package)
                 except (ImportError, ValueError):

@@ -94,6 +94,7 @@ class Profile:
         self._hooked = False  # explicit mode's atexit handler is registered
         self._guard = None  # explicit mode's signal handlers (see linewise._signals)
         self._claimed: set = set()  # results files this process told its children about
+        self._children = None  # explicit mode's children directory (linewise._gather)
 
     # -- marking -----------------------------------------------------------------------
 
@@ -127,12 +128,14 @@ class Profile:
 
     # -- explicit mode -----------------------------------------------------------------
 
-    def enable(self, output=None, *, report=True):
+    def enable(self, output=None, *, report=True, children=True):
         """Profiles the marked functions from now on; at exit, prints the report (unless
         `report` is false) and writes the results to `output` (see explicit_output_path;
         "-" for none). Under `linewise run` the runner's options apply instead, and
         enable() and disable() count as kernprof's do (the program runs with profiling on
-        once; each disable() undoes one enable())."""
+        once; each disable() undoes one enable()). `children`: also profile the
+        marked functions in child processes (forked, spawned, Python subprocesses) and
+        merge their results into this one's (linewise._gather)."""
         if self._runner:
             self._profiler.enable_by_count()
             return
@@ -147,6 +150,10 @@ class Profile:
             from .profiler import LineProfiler
 
             self._start(LineProfiler(memory=_memory_from_environment()))
+            if children:
+                from ._gather import follow_children
+
+                self._children = follow_children(self._profiler, path)
         elif self._profiler.enable_count == 0:  # after disable()
             self._profiler.enable_by_count()
         self._output = path
@@ -220,6 +227,7 @@ class Profile:
         self._profiler.disable()
         self._profiler = None
         self._output = None
+        self._children = None
         if self._hooked:
             atexit.unregister(self._at_exit)
             self._hooked = False
@@ -245,6 +253,12 @@ class Profile:
 
         self._profiler.disable()
         stats = self._profiler.get_stats()
+        children = None
+        if self._children is not None:
+            from ._gather import finish
+
+            stats.meta["command"] = " ".join(sys.argv)
+            stats, children = finish(stats, self._children, self._output, signum)
         if not stats.timings:
             print("linewise: profiling was on (LINEWISE=1 or profile.enable()) but no "
                   "function was marked: decorate functions with @linewise.profile",
@@ -269,6 +283,8 @@ class Profile:
             shown = shown_path(self._output)
             print(f"linewise: results saved to {shown} (view them with: linewise view "
                   f"{shown})", file=sys.stderr)
+        if children:
+            print(children, file=sys.stderr)
         if signum is not None:
             print(f"linewise: terminated by {signal_name(signum)}, results are partial",
                   file=sys.stderr)
@@ -300,6 +316,7 @@ class Profile:
         if self._guard is not None:  # the runner handles the signals
             self._guard._drop_handlers()
         self._release_claims()  # and says which file is taken
+        self._children = None  # and follows the children
         if self._profiler is not None:
             old = self._profiler
             old.disable()
@@ -333,7 +350,10 @@ profile = Profile()
 def _auto_enable():
     from . import _lineage
 
-    # LINE_PROFILE=1 is line_profiler's switch for the same thing.
+    # LINE_PROFILE=1 is line_profiler's switch for the same thing. A child process that
+    # follows its parent ($LINEWISE_CHILDREN: linewise._follow) collects for the parent.
+    if os.environ.get("LINEWISE_CHILDREN"):
+        return
     if (any(os.environ.get(name, "").strip().lower() in _TRUE
             for name in ("LINEWISE", "LINE_PROFILE"))
             and not _lineage.spawned_by_runner):

@@ -5,24 +5,29 @@ the events are handled in C (linewise._engine).
 """
 from __future__ import annotations
 
-import dis
 import functools
-import inspect
 import sys
 import types
 
-from . import _engine
-from .reports.text import show_func, show_text
+from . import _engine, _follow
 from .results import LineStats
 from .provenance import default_meta
 from .store import dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
 
-_GENERATOR_FLAGS = (
-    inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-    | inspect.CO_ITERABLE_COROUTINE
-)
+# CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR (inspect's),
+# spelled out: importing inspect (and the reports) here would cost every child process
+# that linewise follows milliseconds at start-up. show_func and show_text load on use.
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
+
+
+def __getattr__(name):
+    if name in ("show_func", "show_text"):
+        from .reports import text
+
+        return getattr(text, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _line_range(code: types.CodeType) -> tuple[int, int]:
@@ -53,6 +58,8 @@ def _yield_offsets(code: types.CodeType) -> list[int] | None:
     """Byte offsets where a generator-like frame suspends or resumes (legacy backend)."""
     if not code.co_flags & _GENERATOR_FLAGS:
         return None
+    import dis
+
     return [
         ins.offset for ins in dis.get_instructions(code)
         if ins.opname == "YIELD_VALUE" or (ins.opname == "RESUME" and ins.arg)
@@ -151,6 +158,12 @@ class LineProfiler:
         # Code without a file: {plain key: [one code object per distinct source]}, in the
         # order they were first seen (see key_for).
         self._pseudo_keys: dict = {}
+        # Child processes (linewise._follow): where forked children of this profiler
+        # save their counts (None until one is needed), and what collect_children() has
+        # gathered from there (LineStats, each tagged with its process).
+        self._children_dir = None
+        self._children: list = []
+        _follow.register(self)
         for func in functions:
             self.add_callable(func)
 
@@ -327,6 +340,8 @@ class LineProfiler:
         self.add_callable(func)
         if isinstance(func, (property, classmethod, staticmethod, functools.cached_property)):
             return func  # descriptors: profiled while enabled, not self-enabling
+        import inspect
+
         if inspect.isasyncgenfunction(func):
             return self._wrap_asyncgen(func)
         if inspect.iscoroutinefunction(func):
@@ -407,7 +422,24 @@ class LineProfiler:
     # -- results ---------------------------------------------------------------------
 
     def get_stats(self) -> LineStats:
-        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``."""
+        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
+        with the children's that collect_children() gathered, tagged by process."""
+        from ._gather import fold
+
+        stats = self._own_stats()
+        return fold(stats, self._children) if self._children else stats
+
+    def collect_children(self, wait=1.0) -> int:
+        """Adds the counts of this profiler's forked children (fork pools, os.fork) that
+        have ended to get_stats() and what reads it (its .runs: per process). Waits up
+        to `wait` seconds for those still running; returns how many were added, and
+        says on stderr which left no results."""
+        from ._gather import collect_for
+
+        return collect_for(self, wait)
+
+    def _own_stats(self) -> LineStats:
+        """What this process counted (get_stats without the children)."""
         timings: dict = {}
         for code, lines in self._engine.get_stats():
             key = self.key_for(code)
@@ -457,6 +489,7 @@ class LineProfiler:
         """
         from .reports.color import TerminalPainter, use_color
         from .reports.memory import memory_by_key
+        from .reports.text import show_text
 
         stats = self.get_stats()
         painter = TerminalPainter() if use_color(stream, color) else None
@@ -470,8 +503,9 @@ class LineProfiler:
         dump_stats(self.get_stats(), filename)
 
     def reset_stats(self) -> None:
-        """Zeroes every count, keeping the functions."""
+        """Zeroes every count (the children's collected too), keeping the functions."""
         self._engine.reset()
+        self._children = []
 
     @property
     def code_map(self) -> dict:

@@ -7,7 +7,6 @@ docs/results-format.md, "Runs"); merging results concatenates them.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 
@@ -33,8 +32,18 @@ def default_meta() -> dict:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "argv": " ".join(sys.argv),
         "pid": str(os.getpid()),
-        "host": socket.gethostname(),
+        "host": _hostname(),
     }
+
+
+def _hostname() -> str:
+    """gethostname(), without importing socket where uname says the same (child
+    processes save through here, and pay for each import at start-up)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def default_run() -> dict:

@@ -12,7 +12,6 @@ version-1 file) is written with one run made from its meta.
 """
 from __future__ import annotations
 
-import linecache
 import os
 
 from . import _engine
@@ -116,6 +115,8 @@ def _source_from_file(filename, first_lineno, lines):
     if first_lineno < 1 or last < first_lineno:
         return None
     try:
+        import linecache  # here: child processes save through this module (start-up cost)
+
         linecache.checkcache(filename)  # the file may have changed since linecache read it
         text = linecache.getlines(filename)
     except Exception:  # linecache runs loaders' get_source: anything can go wrong there

@@ -336,7 +336,7 @@ def test_prof_imports(progs):
     (["run", "-m"], "-m needs a module name"),
     (["work.py"], "to profile a script: linewise run work.py"),
     (["view"], "required: FILE"),
-    (["merge", "out.lw"], "required: FILE"),
+    (["merge"], "required: OUT"),
     (["view", "--top", "0", "x.lw"], "--top"),
 ], ids=lambda v: v if isinstance(v, str) else " ".join(v))
 def test_usage_errors(progs, args, message):

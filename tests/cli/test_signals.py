@@ -336,7 +336,9 @@ else:
 
 
 @pytest.mark.parametrize("explicit", [False, True], ids=["run", "explicit"])
-def test_forked_child_writes_nothing_says_nothing(tmp_path, explicit):
+def test_forked_child_says_nothing_its_counts_join_the_parents(tmp_path, explicit):
+    """The child saves no file of its own and prints nothing; its 100 calls reach the
+    parent's results (linewise._follow), without the 3 it inherited."""
     script = write(tmp_path, "prog.py", FORK, explicit)
     proc = start(run_cmd(script, explicit), tmp_path,
                  env={"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"} if explicit else None)
@@ -346,7 +348,7 @@ def test_forked_child_writes_nothing_says_nothing(tmp_path, explicit):
     assert len(saved_lines(err)) == 1, err
     if explicit:
         assert out.count("Timer unit") == 1  # one report: the parent's
-    assert body_hits(tmp_path / ("out.lw" if explicit else "prog.py.lw")) == {"work": 3}
+    assert body_hits(tmp_path / ("out.lw" if explicit else "prog.py.lw")) == {"work": 103}
 
 
 def test_forked_child_killed_by_signal_saves_nothing(tmp_path):
@@ -402,6 +404,7 @@ if __name__ == "__main__":
 @pytest.mark.parametrize("method,kind", [("spawn", "pool"), ("forkserver", "pool"),
                                          ("spawn", "executor")])
 def test_spawned_children_see_the_builtin_profile(tmp_path, method, kind):
+    # Their 4 calls of work(10) reach the parent's results (tests/cli/test_children.py).
     script = write(tmp_path, "prog.py", POOL)
     result = subprocess.run([*run_cmd(script, False), method, kind], cwd=tmp_path,
                             env=_env(), capture_output=True, text=True, timeout=30,
@@ -410,7 +413,7 @@ def test_spawned_children_see_the_builtin_profile(tmp_path, method, kind):
     assert result.stdout == "180\n"
     assert "NameError" not in result.stderr
     assert len(saved_lines(result.stderr)) == 1
-    assert body_hits(tmp_path / "prog.py.lw") == {"work": 6}  # the parent's own call
+    assert body_hits(tmp_path / "prog.py.lw") == {"work": 46}  # 6 of them the parent's
 
 
 SPAWN_EXPLICIT = '''\
@@ -429,6 +432,7 @@ if __name__ == "__main__":
 
 
 def test_explicit_mode_children_do_not_overwrite_the_parents_file(tmp_path):
+    # The child's counts join the parent's file instead (linewise._follow).
     script = write(tmp_path, "prog.py", SPAWN_EXPLICIT, explicit=True)
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, timeout=TIMEOUT,
                             env=_env({"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"}),
@@ -437,27 +441,29 @@ def test_explicit_mode_children_do_not_overwrite_the_parents_file(tmp_path):
     assert "exitcode 0" in result.stdout
     assert result.stdout.count("Timer unit") == 1  # the child does not report
     assert len(saved_lines(result.stderr)) == 1, result.stderr
-    assert body_hits(tmp_path / "out.lw") == {"work": 4}
+    assert body_hits(tmp_path / "out.lw") == {"work": 54}
 
 
-def test_explicit_mode_children_with_pid_write_their_own(tmp_path):
+def test_explicit_mode_children_with_pid_join_the_parents_file(tmp_path):
+    """{pid} names the parent's file; the followed child writes none of its own."""
     script = write(tmp_path, "prog.py", SPAWN_EXPLICIT, explicit=True)
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, timeout=TIMEOUT,
                             env=_env({"LINEWISE": "1", "LINEWISE_OUTPUT": "out-{pid}.lw"}),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     files = sorted(tmp_path.glob("out-*.lw"))
-    assert len(files) == 2
-    assert sorted(body_hits(f)["work"] for f in files) == [4, 50]
+    assert len(files) == 1
+    assert body_hits(files[0]) == {"work": 54}
 
 
 def test_run_mode_children_with_linewise_1_do_not_overwrite(tmp_path):
     """LINEWISE=1 in the environment of `linewise run`: spawn children import the main
-    module with explicit mode on; their results would go to the runner's file."""
+    module with explicit mode on; their results would go to the runner's file: they are
+    followed by the runner instead."""
     script = write(tmp_path, "prog.py", SPAWN_EXPLICIT, explicit=True)
     result = subprocess.run([sys.executable, "-m", "linewise", "run", str(script)], cwd=tmp_path,
                             timeout=TIMEOUT, env=_env({"LINEWISE": "1"}),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert len(saved_lines(result.stderr)) == 1, result.stderr
-    assert body_hits(tmp_path / "prog.py.lw") == {"work": 4}
+    assert body_hits(tmp_path / "prog.py.lw") == {"work": 54}

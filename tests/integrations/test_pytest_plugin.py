@@ -332,8 +332,9 @@ def test_run_m_pytest_has_no_rewrite_warning(project):
 
 
 def test_run_with_xdist_points_to_the_plugin(project):
-    done = _linewise("run", "-p", "ops", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                     "-n", "2", cwd=project.path)
+    # --no-children: by default `linewise run` follows the xdist workers too.
+    done = _linewise("run", "--no-children", "-p", "ops", "-m", "pytest", "-q", "-p",
+                     "no:cacheprovider", "-n", "2", cwd=project.path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "linewise: no function was profiled here: pytest -n ran the tests in pytest-xdist "

@@ -124,8 +124,9 @@ def _private_imports(path):
         if isinstance(node, ast.ImportFrom) and (node.level or
                                                  (node.module or "").startswith("linewise")):
             for alias in node.names:
-                if alias.name.startswith("_") and alias.name not in ("_engine", "__version__",
-                                                                     "_children", "_signals"):
+                if alias.name.startswith("_") and alias.name not in (
+                        "_engine", "__version__", "_children", "_signals", "_follow",
+                        "_gather"):
                     found.append((node.module, alias.name))
                 aliases.add(alias.asname or alias.name)
     for node in ast.walk(tree):

@@ -11,18 +11,21 @@ from .common import (PROG, Command, UsageError, add_common, check_writable, load
 class Merge(Command):
     name = "merge"
     summary = "sum saved results into one file"
-    synopsis = f"{PROG} merge [-f] [--format lw|lprof] OUT FILE [FILE...]"
+    synopsis = (f"{PROG} merge [-f] [--format lw|lprof] OUT FILE [FILE...]\n"
+                f"       {PROG} merge FILE")
 
     def add_parser(self, subparsers):
         parser = subparsers.add_parser(
             self.name, prog=f"{PROG} merge", allow_abbrev=False,
             description="Sums saved results line by line into OUT. OUT holds the sources "
                         "the FILEs hold; none is read from disk. FILEs may be linewise's "
-                        "(.lw) or line_profiler's (.lprof, told by their content).",
+                        "(.lw) or line_profiler's (.lprof, told by their content). With one "
+                        "FILE only, folds into it what its run's child processes saved "
+                        "after the run ended (the directory its results name).",
             epilog="Exit status: 0; 1 if a file cannot be read or written; 2 for a usage "
                    "error.")
         parser.add_argument("output", metavar="OUT", help="the results file to write")
-        parser.add_argument("files", nargs="+", metavar="FILE", help="results files to sum")
+        parser.add_argument("files", nargs="*", metavar="FILE", help="results files to sum")
         parser.add_argument("-f", "--force", action="store_true",
                             help="overwrite OUT even if it exists and is not one of the FILEs")
         parser.add_argument("--format", choices=("lw", "lprof"),
@@ -35,6 +38,8 @@ class Merge(Command):
         return parser
 
     def run(self, opts, invocation) -> int:
+        if not opts.files:
+            return _fold_children(opts)
         out = opts.output
         same = [f for f in opts.files if os.path.exists(f) and os.path.exists(out)
                 and os.path.samefile(f, out)]
@@ -47,3 +52,40 @@ class Merge(Command):
         if not opts.quiet:
             print(f"{PROG}: merged {len(opts.files)} files into {out}", file=sys.stderr)
         return 0
+
+
+def _fold_children(opts) -> int:
+    """`linewise merge FILE`: what FILE's late children left (meta ``children``), folded
+    into it."""
+    from .._gather import collect, fold, lost_message
+
+    path = opts.output
+    stats = load_results([path])
+    folder = stats.meta.get("children")
+    if not isinstance(folder, str) or not os.path.isdir(folder):
+        if not opts.quiet:
+            print(f"{PROG}: {path}: no child process results to fold in", file=sys.stderr)
+        return 0
+    results, lost = collect(folder, wait=0)
+    if results:
+        stats = fold(stats, results) if not stats.runs else _add(stats, results)
+    if os.path.isdir(folder):
+        stats.meta["children"] = folder
+    else:
+        stats.meta.pop("children", None)
+    save_results(stats, path, opts.format)
+    message = lost_message(lost, folder, path)
+    if message:
+        print(message, file=sys.stderr)
+    if not opts.quiet:
+        print(f"{PROG}: folded {len(results)} child processes' results into {path}",
+              file=sys.stderr)
+    return 0
+
+
+def _add(stats, results):
+    meta, complete = dict(stats.meta), stats.sources_complete
+    for child in results:
+        stats = stats + child
+    stats.meta, stats.sources_complete = meta, complete
+    return stats

@@ -117,6 +117,11 @@ def add_options(parser):
                         help="also charge memory to each line (allocated, net, peak): "
                              "Python's allocators and numpy's; --memory=native (Linux) "
                              "also malloc & co., by restarting with a preloaded hook")
+    parser.add_argument("--children", action=argparse.BooleanOptionalAction, default=None,
+                        help="also profile the program's child Python processes (forked, "
+                             "multiprocessing and concurrent.futures pools, joblib, "
+                             "subprocesses running Python) and merge their results "
+                             "(default: on; --no-children for this process only)")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
@@ -200,6 +205,7 @@ class _Plan:
     output_path: str | None
     setup: object  # a code object, or None
     interval: float | None  # -i: seconds between snapshots, or None
+    children: str | None = None  # where followed children save (linewise._gather)
 
 
 def _plan(part, settings, command) -> _Plan:
@@ -299,6 +305,10 @@ def run_program(part, settings, command) -> int:
     if plan.output_path is not None:
         claim_output(plan.output_path)  # LINEWISE=1 children must not write there
     patch_multiprocessing()  # spawn children see the builtin profile
+    from .._gather import follow_children
+
+    plan = dataclasses.replace(plan, children=follow_children(
+        profiler, plan.output_path, auto.targets, on=settings.get("children", True)))
 
     snapshots = Snapshots(plan.interval, plan.output_path, plan.command, profiler)
 
@@ -403,9 +413,14 @@ def _finish(plan, program, profiler, auto, streams, status, interrupted, signum=
     flush()
     stats = profiler.get_stats()
     stats.meta["command"] = shlex.join(plan.command)
+    messages = []
+    if plan.children is not None:
+        from .._gather import finish
+
+        stats, message = finish(stats, plan.children, plan.output_path, signum)
+        messages += [message] if message else []
     if program.kind in ("code", "stdin"):
         add_sources(stats, profiler, program.code)
-    messages = []
     if not stats.timings:
         messages.append(_nothing_profiled(auto, program))
     else:
