@@ -10,11 +10,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv" >&2
 fi
 # tomli: linewise's one dependency, on 3.10 only (the editable install below uses --no-deps).
-stamp=$venv/.deps-$(echo "pytest pytest-xdist line_profiler coverage pygments tomli ipython ipykernel nbformat nbclient setuptools wheel $*" | cksum | cut -d' ' -f1)
+# dask[distributed,array] and numpy: the Dask integration's tests (a real LocalCluster).
+stamp=$venv/.deps-$(echo "pytest pytest-xdist line_profiler coverage pygments tomli ipython ipykernel nbformat nbclient dask[distributed,array] numpy setuptools wheel $*" | cksum | cut -d' ' -f1)
 if [ ! -e "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest pytest-xdist line_profiler coverage \
-    pygments ipython ipykernel nbformat nbclient \
+    pygments ipython ipykernel nbformat nbclient "dask[distributed,array]" numpy \
     "tomli>=1.1; python_version < '3.11'" "$@" >&2
   touch "$stamp"
 fi
