@@ -252,6 +252,11 @@ class DaskProfile:
         for result in finals.values():
             if isinstance(result, dict):
                 self._keep(result)
+        try:  # what reached the scheduler but not yet us (a worker that just closed)
+            for event in self.client.get_events(self.topic):
+                self._on_event(event)
+        except Exception:
+            pass  # the scheduler is gone: what we hold is all there is
         self._gather()
         return False
 
