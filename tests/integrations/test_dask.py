@@ -4,6 +4,7 @@ through client.map, dask.delayed and dask.array.map_blocks; a worker joining whi
 profile is active; a worker killed mid-run."""
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import signal
@@ -19,7 +20,7 @@ import linewise.dask
 from linewise.provenance import process_lines
 from linewise.store import load_stats
 
-from conftest import hits_of, line_of
+from conftest import find_key, hits_of, line_of
 from programs import dask_work
 from programs.dask_work import add, double_block, hang, work
 
@@ -59,6 +60,9 @@ def own_hits(run, unit, func):
 def test_map_delayed_and_map_blocks_sum_exactly_over_the_workers(cluster, tmp_path):
     _cluster, client = cluster
     calls = list(range(3, 23))
+    # Imported before the profile starts (as a script's imports are, in workers that
+    # spawn re-ran it in): found in sys.modules, not by the import hook.
+    client.run(importlib.import_module, TARGET)
     with linewise.dask.profile(client, TARGET) as prof:
         results = client.gather(client.map(work, calls, pure=False))
         total = dask.delayed(add)(dask.delayed(add)(1, 2), dask.delayed(add)(3, 4))
@@ -70,6 +74,9 @@ def test_map_delayed_and_map_blocks_sum_exactly_over_the_workers(cluster, tmp_pa
     assert hits_of(stats, add) == {line_of(add, "add"): 3}
     assert hits_of(stats, double_block) == {line_of(double_block, "db_mul"): 4,
                                             line_of(double_block, "db_ret"): 4}
+    # With their sources, read on the workers.
+    for func in (work, add, double_block):
+        assert stats.sources[find_key(stats.timings, func)][0].startswith(f"def {func.__name__}(")
     # One run record per worker process, each naming its worker; their own counts add
     # up to the totals, and each holds what the tasks say ran there.
     runs = worker_runs(stats)

@@ -111,6 +111,10 @@ class _Plugin(WorkerPlugin):
         self.last_flush = 0.0
         self.sources: dict = {}  # key -> source lines, read once per function
         self.lock = threading.Lock()  # flushes come from the loop and from Client.run
+        self.run = default_run()  # this process's run record, naming the worker
+        self.run["command"] = f"dask worker {worker.name} at {worker.address}"
+        self.run["dask.worker"] = str(worker.address)
+        self.run["dask.name"] = str(worker.name)
         self.stopped = False
         self.profiler.enable_by_count()
         self.flush()  # the client learns of this worker at once
@@ -142,17 +146,12 @@ class _Plugin(WorkerPlugin):
         """This worker's counts so far, tagged as one worker process's."""
         stats = self.profiler.get_stats()
         for key, rows in stats.timings.items():
-            if key not in self.sources:
+            if self.sources.get(key) is None and rows:  # none before its first run
                 self.sources[key] = function_source(key, rows)
-        sources = {k: self.sources[k] for k in stats.timings if self.sources[k] is not None}
-        worker = self.worker
-        run = default_run()
-        run["command"] = f"dask worker {worker.name} at {worker.address}"
-        run["dask.worker"] = str(worker.address)
-        run["dask.name"] = str(worker.name)
+        sources = {k: v for k, v in self.sources.items() if v is not None and k in stats.timings}
         stats = LineStats(stats.timings, stats.unit, stats.meta, sources,
                           sources_complete=True)
-        return tag_process(stats, "worker", parent_pid=os.getppid(), run=run)
+        return tag_process(stats, "worker", parent_pid=os.getppid(), run=self.run)
 
     def snapshot(self, final=False) -> dict:
         """What the client keeps of this worker: its counts as results bytes, with how far
