@@ -8,6 +8,7 @@ import importlib
 import io
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -25,12 +26,16 @@ from programs import dask_work
 from programs.dask_work import add, double_block, hang, work
 
 TARGET = "programs.dask_work"
+# No dashboard, and the scheduler's HTTP server on a free loopback port (its default,
+# 8787, may be taken on a shared machine).
+QUIET = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 
 
 @pytest.fixture(scope="module")
 def cluster():
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=2, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=50) as cluster, \
+                      dashboard_address=None, scheduler_kwargs=QUIET,
+                      silence_logs=50) as cluster, \
             Client(cluster) as client:
         client.wait_for_workers(2)
         yield cluster, client
@@ -41,6 +46,17 @@ def work_hits(calls):
     m = lambda name: line_of(work, name)  # noqa: E731
     return {m("w_init"): len(calls), m("w_loop"): sum(n + 1 for n in calls),
             m("w_body"): sum(calls), m("w_ret"): len(calls)}
+
+
+def _leftovers(dask_worker):
+    """What a profile could leave on a worker: its plugin, its import hook."""
+    return ([name for name in dask_worker.plugins if name.startswith("linewise-")]
+            + [type(f).__module__ for f in sys.meta_path
+               if type(f).__module__.startswith("linewise")])
+
+
+def assert_nothing_left(client):
+    assert all(found == [] for found in client.run(_leftovers).values())
 
 
 def worker_runs(stats):
@@ -114,9 +130,7 @@ def test_callables_and_modules_travel_as_names(cluster):
     with pytest.raises(TypeError, match="cannot be imported by the workers"):
         linewise.dask.profile(client, lambda: None)
     # Nothing is left behind on the workers.
-    assert not any(name.startswith("linewise-")
-                   for plugins in client.run(lambda dask_worker: list(dask_worker.plugins))
-                   .values() for name in plugins)
+    assert_nothing_left(client)
 
 
 def test_a_target_the_workers_cannot_find_is_an_error(cluster):
@@ -124,9 +138,7 @@ def test_a_target_the_workers_cannot_find_is_an_error(cluster):
     with pytest.raises(Exception, match="no_such_module_here"):
         with linewise.dask.profile(client, "no_such_module_here.f"):
             pass
-    assert not any(name.startswith("linewise-")
-                   for plugins in client.run(lambda dask_worker: list(dask_worker.plugins))
-                   .values() for name in plugins)
+    assert_nothing_left(client)
 
 
 def test_a_worker_that_joins_while_active_is_profiled(cluster):
@@ -183,4 +195,4 @@ def test_a_killed_worker_costs_only_its_own_unsent_counts(cluster, tmp_path, flu
     assert [(w["worker"], w["pid"]) for w in prof.lost] == [(victim, lost_pid)]
     lines = err.getvalue().splitlines()
     assert len(lines) == 1 and victim in lines[0] and str(lost_pid) in lines[0]
-    assert lines[0].startswith("linewise: 1 Dask worker(s) ended before the profile did")
+    assert lines[0].startswith("linewise: 1 Dask worker ended before the profile did")

@@ -24,9 +24,13 @@ SCRIPT = '''\
 import mymod
 from distributed import Client, LocalCluster
 
+# No dashboard, and the scheduler's HTTP server on a free loopback port (not 8787).
+QUIET = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 if __name__ == "__main__":
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=50) as cluster, \\
+                      dashboard_address=None, scheduler_kwargs=QUIET,
+                      silence_logs=50) as cluster, \\
             Client(cluster) as client:
         calls = list(range(1, 21))
         print(sum(client.gather(client.map(mymod.work, calls, pure=False))))

@@ -97,12 +97,12 @@ class _Plugin(WorkerPlugin):
         self.__dict__.update(state)
 
     def setup(self, worker):
-        self.worker = worker
-        self.profiler = LineProfiler()
-        self.auto = AutoProfile(self.profiler)
+        profiler = LineProfiler()
+        auto = AutoProfile(profiler)
         for text in self.targets:
-            self.auto.add(resolve_target(text))  # TargetError: the client hears of it
-        self.auto.install()
+            auto.add(resolve_target(text))  # TargetError: the client hears of it
+        auto.install()
+        self.worker, self.profiler, self.auto = worker, profiler, auto
         self.token = f"{worker.address}#{os.getpid()}#{uuid.uuid4().hex[:8]}"
         self.seq = 0
         self.done = 0          # tasks finished (memory or error) since setup
@@ -303,12 +303,12 @@ class DaskProfile:
         self.stats = functools.reduce(operator.add, parts) if parts else LineStats()
         out = sys.stderr if self.stream is None else self.stream
         if self.lost:
-            shown = ", ".join(
-                f"{w['worker']} (pid {w['pid']}, {w['running']} task(s) running then)"
-                for w in self.lost)
-            print(f"linewise: {len(self.lost)} Dask worker(s) ended before the profile did "
-                  f"(killed or restarted); the counts each made after its last flush are "
-                  f"lost: {shown}", file=out)
+            n = len(self.lost)
+            shown = ", ".join(f"{w['worker']} (pid {w['pid']}; {w['tasks']} tasks flushed, "
+                              f"{w['running']} running then)" for w in self.lost)
+            print(f"linewise: {n} Dask worker{'s' if n > 1 else ''} ended before the "
+                  f"profile did (killed or restarted); kept {'their' if n > 1 else 'its'} "
+                  f"counts up to the last flush, lost the rest: {shown}", file=out)
         for problem in problems:
             print(f"linewise: {problem}; left out", file=out)
 
