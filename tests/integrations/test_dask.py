@@ -163,14 +163,16 @@ def test_a_worker_that_joins_while_active_is_profiled(cluster):
     client.wait_for_workers(2)
 
 
-@pytest.mark.parametrize("flush_interval", [0, 3600])
-def test_a_killed_worker_costs_only_its_own_unsent_counts(cluster, tmp_path, flush_interval):
+def test_a_killed_worker_costs_only_its_own_unsent_counts(cluster, tmp_path):
+    """Two profiles at once (each worker holds two profilers): one whose workers send
+    their counts after every task, one whose workers send them only at the end."""
     _cluster, client = cluster
     client.wait_for_workers(2)
-    err = io.StringIO()
+    err_every, err_never = io.StringIO(), io.StringIO()
     flag = str(tmp_path / "flag")
-    with linewise.dask.profile(client, TARGET, flush_interval=flush_interval,
-                               stream=err) as prof:
+    with linewise.dask.profile(client, TARGET, flush_interval=0, stream=err_every) as every, \
+            linewise.dask.profile(client, TARGET, flush_interval=3600,
+                                  stream=err_never) as never:
         first = list(range(2, 12))
         results = client.gather(client.map(work, first, pure=False))
         pids = client.run(os.getpid)
@@ -188,11 +190,15 @@ def test_a_killed_worker_costs_only_its_own_unsent_counts(cluster, tmp_path, flu
         client.gather(client.map(work, later, pure=False))
     lost_pid = pids[victim]
     survived = [n for n, (_t, pid) in zip(first, results) if pid != lost_pid]
-    # The killed worker's snapshot is kept: after every task (flush_interval 0) it holds
-    # all its work; with none sent but the first (3600), it holds nothing of it.
-    expected = first if flush_interval == 0 else survived
-    assert hits_of(prof.stats, work) == work_hits(expected + later)
-    assert [(w["worker"], w["pid"]) for w in prof.lost] == [(victim, lost_pid)]
-    lines = err.getvalue().splitlines()
-    assert len(lines) == 1 and victim in lines[0] and str(lost_pid) in lines[0]
-    assert lines[0].startswith("linewise: 1 Dask worker ended before the profile did")
+    assert len(survived) < len(first)  # the victim ran some of them
+    # The killed worker's last snapshot is kept: sent after every task, it holds all its
+    # work; never sent but the first (at setup), it holds none of it.
+    for prof, err, expected in ((every, err_every, first), (never, err_never, survived)):
+        assert hits_of(prof.stats, work) == work_hits(expected + later)
+        assert [(w["worker"], w["pid"]) for w in prof.lost] == [(victim, lost_pid)]
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and victim in lines[0] and str(lost_pid) in lines[0]
+        assert lines[0].startswith("linewise: 1 Dask worker ended before the profile did")
+    (tasks_flushed,) = [w["tasks"] for w in every.lost]
+    assert tasks_flushed == len(first) - len(survived)
+    assert_nothing_left(client)
