@@ -50,11 +50,11 @@ build_venv() {
     "$py" -m venv "$venv" >&2 || return 1
   fi
   # The same test tools as scripts/venv.sh installs.
-  stamp=$venv/.deps-$(echo "pytest pytest-xdist line_profiler coverage pygments tomli ipython ipykernel nbformat nbclient setuptools wheel" | cksum | cut -d' ' -f1)
+  stamp=$venv/.deps-$(echo "pytest pytest-xdist line_profiler coverage pygments tomli ipython ipykernel nbformat nbclient dask[distributed,array] numpy setuptools wheel" | cksum | cut -d' ' -f1)
   if [ ! -e "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel >&2 &&
       "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest pytest-xdist line_profiler coverage \
-    pygments ipython ipykernel nbformat nbclient \
+    pygments ipython ipykernel nbformat nbclient "dask[distributed,array]" numpy \
         "tomli>=1.1; python_version < '3.11'" >&2 &&
       touch "$stamp" || return 1
   fi
