@@ -411,9 +411,13 @@ class _Finder:
     def find_spec(self, fullname, path=None, target=None):
         if not self.auto.might_want(fullname):
             return None
-        for finder in sys.meta_path:
-            if finder is self:
-                continue
+        # Only the finders after this one: another _Finder before it (a second profile
+        # in this process) asks this one in turn, and each wraps what the next returns.
+        finders = list(sys.meta_path)
+        mine = next((i for i, f in enumerate(finders) if f is self), None)
+        finders = finders[mine + 1:] if mine is not None else \
+            [f for f in finders if not isinstance(f, _Finder)]
+        for finder in finders:
             find = getattr(finder, "find_spec", None)
             if find is None:
                 continue

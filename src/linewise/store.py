@@ -18,7 +18,9 @@ from . import _engine
 from .provenance import run_from_meta
 from .results import LineStats, ResultsError
 
-__all__ = ["dump_stats", "load_stats"]
+__all__ = ["dump_stats", "load_stats", "dumps_stats", "loads_stats",
+           "function_source"]
+
 
 def dump_stats(stats: LineStats, path, format=None) -> None:
     """Writes `stats` to `path` as linewise writes every file: atomically (a temporary
@@ -43,6 +45,18 @@ def dump_stats(stats: LineStats, path, format=None) -> None:
         return dump_lprof(stats, path)
     if format != "lw":
         raise ValueError(f"format must be 'lw' or 'lprof', not {format!r}")
+    _engine.write_results(path, _payload_of(stats))
+
+
+def dumps_stats(stats: LineStats) -> bytes:
+    """The bytes dump_stats would write for `stats` (a .lw file in memory): how results
+    travel between processes (pytest's xdist workers, Dask workers). Raises TypeError or
+    ValueError as dump_stats does."""
+    return _engine.encode_results(_payload_of(stats))
+
+
+def _payload_of(stats):
+    """The plain payload the engine's writer takes for `stats`."""
     columns, extra = _columns_of(stats)
     functions = []
     for key, lines in stats.timings.items():
@@ -65,8 +79,8 @@ def dump_stats(stats: LineStats, path, format=None) -> None:
     if not runs:
         run = run_from_meta(stats.meta) if isinstance(stats.meta, dict) else {}
         runs = [run] if run else []
-    _engine.write_results(path, {"unit": stats.unit, "meta": stats.meta, "runs": runs,
-                                 "columns": columns, "functions": functions})
+    return {"unit": stats.unit, "meta": stats.meta, "runs": runs, "columns": columns,
+            "functions": functions}
 
 
 FIXED_COLUMNS = [("lineno", "u32", "key"), ("hits", "u64", "sum"), ("time", "i64", "sum")]
@@ -104,6 +118,16 @@ def _with_columns(key, lines, extra):
             continue
         out.append((*line, *((by_key.get(key) or {}).get(line[0], 0) for _, by_key in extra)))
     return out
+
+
+def function_source(key, lines):
+    """The source lines dump_stats stores for the function `key` ((filename,
+    first_lineno, name)) timed on `lines`: lines first_lineno .. its last timed line as
+    linecache has them, or None. For callers that build LineStats with
+    sources_complete and want them read once (the Dask workers' snapshots)."""
+    if not isinstance(key, tuple) or len(key) != 3:
+        return None
+    return _source_from_file(key[0], key[1], lines)
 
 
 def _source_from_file(filename, first_lineno, lines):
@@ -174,6 +198,28 @@ def load_stats(path) -> LineStats:
         raise ResultsError(f"{shown}: {exc.strerror or exc}") from None
     except ValueError as exc:  # the message may quote the file's text (a meta key)
         raise ResultsError(f"{shown}: {visible(exc)}") from None
+    return _stats_of(payload, shown)
+
+
+def loads_stats(data, what="results") -> LineStats:
+    """The LineStats in `data`, the bytes of a linewise results file (what dumps_stats
+    returns), parsed as strictly as a file and without running anything (never a pickle:
+    line_profiler's format is not taken here). Raises ResultsError, one line
+    ``"<what>: <why>"``, when the bytes are not valid results."""
+    from .source import visible
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ResultsError(f"{what}: expected bytes, not {type(data).__name__}")
+    try:
+        payload = _engine.decode_results(data)
+    except ValueError as exc:
+        raise ResultsError(f"{what}: {visible(exc)}") from None
+    return _stats_of(payload, what)
+
+
+def _stats_of(payload, shown) -> LineStats:
+    """The LineStats of a payload the engine's reader made; `shown` names where it came
+    from in errors."""
     timings: dict = {}
     sources: dict = {}
     extra = payload["columns"][3:]  # beyond lineno, hits, time: kept whatever they are

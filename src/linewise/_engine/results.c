@@ -1779,6 +1779,51 @@ convert_path(PyObject *arg, PyObject **fspath, PyObject **encoded)
     return 0;
 }
 
+/* Builds the whole results file for payload in b (header, then body). Returns 0, or -1
+ * with TypeError/ValueError naming what is wrong with payload (b may hold a partial file:
+ * the caller frees it). */
+static int
+build_file(Buf *b, PyObject *payload)
+{
+    unsigned char *header;
+    if (buf_extend(b, HEADER_SIZE) == NULL || put_body(b, payload) < 0) {
+        return -1;
+    }
+    header = b->data;  /* put_body may have moved the buffer */
+    memcpy(header, MAGIC, sizeof MAGIC);
+    store_u32(header + 8, LW_RESULTS_VERSION);
+    store_u64(header + 12, (uint64_t)(b->len - HEADER_SIZE));
+    store_u32(header + 20, crc32_of(b->data + HEADER_SIZE, b->len - HEADER_SIZE));
+    return 0;
+}
+
+/* encode_results(payload) -> bytes: the results file write_results would write, or NULL
+ * with TypeError/ValueError (bad payload). For results that travel between processes. */
+PyObject *
+lw_encode_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Buf b = {NULL, 0, 0};
+    PyObject *data;  /* owned */
+    (void)module;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "encode_results() takes exactly 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (build_file(&b, args[0]) < 0) {
+        goto error;
+    }
+    data = PyBytes_FromStringAndSize((const char *)b.data, (Py_ssize_t)b.len);
+    if (data == NULL) {
+        goto error;
+    }
+    PyMem_RawFree(b.data);
+    return data;
+error:
+    PyMem_RawFree(b.data);
+    return NULL;
+}
+
 /* write_results(path, payload): None, or NULL with TypeError/ValueError (bad payload,
  * nothing written) or OSError naming path (the old file, if any, intact). */
 PyObject *
@@ -1787,7 +1832,6 @@ lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *fspath = NULL;   /* owned: str or bytes, as os.fspath gives it */
     PyObject *encoded = NULL;  /* owned: bytes */
     Buf b = {NULL, 0, 0};
-    unsigned char *header;
     unsigned long nonce;
     int err;
     (void)module;
@@ -1798,15 +1842,9 @@ lw_write_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* The whole file is built and checked before the disk is touched: a bad payload
      * leaves no trace. */
-    if (convert_path(args[0], &fspath, &encoded) < 0 ||
-        (header = buf_extend(&b, HEADER_SIZE)) == NULL || put_body(&b, args[1]) < 0) {
+    if (convert_path(args[0], &fspath, &encoded) < 0 || build_file(&b, args[1]) < 0) {
         goto error;
     }
-    header = b.data;  /* put_body may have moved the buffer */
-    memcpy(header, MAGIC, sizeof MAGIC);
-    store_u32(header + 8, LW_RESULTS_VERSION);
-    store_u64(header + 12, (uint64_t)(b.len - HEADER_SIZE));
-    store_u32(header + 20, crc32_of(b.data + HEADER_SIZE, b.len - HEADER_SIZE));
     nonce = take_nonce();
     Py_BEGIN_ALLOW_THREADS
     err = write_output(PyBytes_AS_STRING(encoded), b.data, b.len, nonce);
@@ -2036,4 +2074,35 @@ error:
     Py_XDECREF(encoded);
     Py_XDECREF(fspath);
     return NULL;
+}
+
+/* decode_results(data) -> payload dict, or NULL with TypeError (data not bytes-like) or
+ * ValueError (not a valid results file). The bytes are parsed as strictly as a file. */
+PyObject *
+lw_decode_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    PyObject *payload;  /* owned */
+    (void)module;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "decode_results() takes exactly 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (PyUnicode_Check(args[0])) {  /* a str has no buffer anyway; say what is wanted */
+        PyErr_SetString(PyExc_TypeError, "decode_results() takes bytes, not str");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if ((size_t)view.len > LW_RESULTS_MAX_BYTES) {
+        PyErr_Format(PyExc_ValueError, "results too large: more than %zu bytes",
+                     LW_RESULTS_MAX_BYTES);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    payload = lw_parse_results((const unsigned char *)view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return payload;
 }

@@ -33,6 +33,14 @@ PyObject *lw_output_target(PyObject *module, PyObject *const *args, Py_ssize_t n
  * ValueError (not a valid results file). */
 PyObject *lw_read_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
+/* encode_results(payload) -> bytes: the file write_results would write, in memory; or
+ * NULL with TypeError/ValueError (bad payload). */
+PyObject *lw_encode_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* decode_results(data) -> payload dict from a bytes-like object, or NULL with TypeError
+ * (not bytes-like) or ValueError (not a valid results file). */
+PyObject *lw_decode_results(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 /* Parses the len bytes at buf as a results file. Returns a new payload dict, or NULL with
  * ValueError saying what is wrong (MemoryError if memory runs out). Never reads outside
  * buf[0..len), and every allocation is bounded by len. */
@@ -46,6 +54,10 @@ PyObject *lw_parse_results(const unsigned char *buf, size_t len);
     {"output_target", (PyCFunction)(void (*)(void))lw_output_target, METH_FASTCALL,     \
      "output_target(path) -> (target, kind): where and how a write to path goes."},     \
     {"read_results", (PyCFunction)(void (*)(void))lw_read_results, METH_FASTCALL,       \
-     "read_results(path) -> payload: read and validate a results file."},
+     "read_results(path) -> payload: read and validate a results file."},               \
+    {"encode_results", (PyCFunction)(void (*)(void))lw_encode_results, METH_FASTCALL,   \
+     "encode_results(payload) -> bytes: a results file in memory."},                    \
+    {"decode_results", (PyCFunction)(void (*)(void))lw_decode_results, METH_FASTCALL,   \
+     "decode_results(data) -> payload: validate results file bytes."},
 
 #endif /* LINEWISE_RESULTS_H */

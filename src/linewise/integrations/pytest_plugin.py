@@ -327,27 +327,15 @@ class _Controller:
 
 
 def _to_bytes(stats) -> bytes:
-    import tempfile
+    from linewise.store import dumps_stats
 
-    from linewise.store import dump_stats
-
-    with tempfile.TemporaryDirectory(prefix="linewise-") as tmp:
-        path = os.path.join(tmp, "worker.lw")
-        dump_stats(stats, path)
-        with open(path, "rb") as f:
-            return f.read()
+    return dumps_stats(stats)
 
 
 def _from_bytes(data):
-    import tempfile
+    from linewise.store import loads_stats
 
-    import linewise
-
-    with tempfile.TemporaryDirectory(prefix="linewise-") as tmp:
-        path = os.path.join(tmp, "worker.lw")
-        with open(path, "wb") as f:
-            f.write(data)
-        return linewise.load_stats(path)
+    return loads_stats(data, "a worker's results")
 
 
 _summary_key = pytest.StashKey[list]()
