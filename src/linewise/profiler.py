@@ -322,6 +322,15 @@ class LineProfiler:
         return self(func)
 
     def _wrap_function(self, func):
+        if self._counts_in_c():
+            # The engine's Wrapper counts enable/disable around each call in C (what the
+            # Python wrapper below does, at a fraction of the cost); functools.wraps'
+            # metadata goes in its __dict__.
+            wrapper = _engine.Wrapper(func, self._engine, self)
+            functools.update_wrapper(wrapper, func)
+            wrapper.__line_profiler_wrapped__ = True
+            return wrapper
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             self.enable_by_count()
@@ -332,6 +341,13 @@ class LineProfiler:
 
         wrapper.__line_profiler_wrapped__ = True
         return wrapper
+
+    def _counts_in_c(self) -> bool:
+        """Whether a wrapper may count this profiler's engine directly: unless a subclass
+        changed how counting is done, whose methods the wrapper must then call."""
+        cls = type(self)
+        return (cls.enable_by_count is LineProfiler.enable_by_count
+                and cls._count_down is LineProfiler._count_down)
 
     def _wrap_generator(self, func):
         @functools.wraps(func)
