@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench clean
+.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench bench-programs clean
 
 all: build
 
@@ -45,6 +45,15 @@ bench:
 	  vpy=$$(scripts/venv.sh $$py numpy scikit-learn | tail -n 1) && $$vpy benchmarks/overhead.py --json build/bench $(BENCH_ARGS) || exit 1; \
 	done; \
 	$(NEWEST) benchmarks/overhead.py --report build/bench/overhead-*.json
+
+# Real programs (pyperformance's, fetched into build/programs/), every function profiled:
+# bare, line_profiler, linewise and the null-hook floor on every Python, then one table.
+bench-programs:
+	@set -o pipefail; rm -rf build/bench-programs; \
+	for py in $$(scripts/pythons.sh); do \
+	  vpy=$$(scripts/venv.sh $$py | tail -n 1) && $$vpy benchmarks/programs.py --json build/bench-programs $(BENCH_ARGS) || exit 1; \
+	done; \
+	$(NEWEST) benchmarks/programs.py --report build/bench-programs/programs-*.json
 
 clean:
 	rm -rf build .venvs src/*.egg-info src/linewise/*.so

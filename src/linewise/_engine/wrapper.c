@@ -9,6 +9,8 @@
  * __get__ (a method binds like a function) and __reduce__ (pickled by reference, as a
  * function is). Generator, coroutine and async-generator functions keep their Python
  * wrappers: those must be such functions themselves for inspect to say so. */
+#include <stddef.h>  /* offsetof */
+
 #include "state.h"
 
 typedef struct {
