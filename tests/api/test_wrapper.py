@@ -217,3 +217,20 @@ def test_wrapper_type_rejects_a_non_engine():
         _engine.Wrapper(len, object())
     with pytest.raises(TypeError):
         _engine.Wrapper()
+
+
+def test_generator_wrappers_keep_their_profiler_alive():
+    def gen(n):
+        yield from range(n)
+
+    async def coro():
+        return 1
+
+    for func in (gen, coro):
+        w = LineProfiler()(func)
+        probe = weakref.ref(w.__linewise_profiler__)
+        gc.collect()
+        assert probe() is not None
+        del w
+        gc.collect()
+        assert probe() is None
