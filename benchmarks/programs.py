@@ -241,9 +241,10 @@ def measure(args):
         os.makedirs(work)
         variants = Variants(stub, null_lib, work)
         loops, times, hits, info = {}, {}, {}, {}
-        for name in names:
-            first = variants.run("bare", name, paths[name], PROGRAMS[name], 1)
-            loops[name] = max(1, min(1000, round(args.target / max(first["seconds"], 1e-6))))
+        for name in names:  # LOOPS from the fastest of three bare runs (one is too noisy)
+            one = min(variants.run("bare", name, paths[name], PROGRAMS[name], 1)["seconds"]
+                      for _ in range(3))
+            loops[name] = max(1, min(1000, round(args.target / max(one, 1e-6))))
             times[name] = {label: [] for label in variants.labels}
         started = time.perf_counter()
         for rep in range(args.reps):
