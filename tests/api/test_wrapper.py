@@ -17,6 +17,15 @@ from linewise import LineProfiler, _engine
 from programs import wrapped as W
 
 
+@pytest.fixture(autouse=True)
+def disarm_module_profiler():
+    """W.LP lives as long as the session: a decorated call leaves its code instrumented
+    (the monitoring backend keeps it armed for the next call), which later tests, counting
+    armed engines, must not see."""
+    yield
+    W.LP.disable()
+
+
 def fib_hits(n):
     """{line: hits} of W.fib(n): calls(n) = calls(n-1) + calls(n-2) + 1."""
     calls, base = {0: 1, 1: 1}, {0: 1, 1: 1}
