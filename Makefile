@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench bench-memory clean
+.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench bench-memory bench-programs clean
 
 all: build
 
@@ -50,6 +50,15 @@ bench:
 # Python (benchmarks/memory.py; BENCH_ARGS="--reps 3 --only strings" and so on).
 bench-memory:
 	@set -o pipefail; vpy=$$(scripts/venv.sh $(NEWEST) memory_profiler memray scalene numpy scikit-learn | tail -n 1) && $$vpy benchmarks/memory.py $(BENCH_ARGS)
+
+# Real programs (pyperformance's, fetched into build/programs/), every function profiled:
+# bare, line_profiler, linewise and the null-hook floor on every Python, then one table.
+bench-programs:
+	@set -o pipefail; rm -rf build/bench-programs; \
+	for py in $$(scripts/pythons.sh); do \
+	  vpy=$$(scripts/venv.sh $$py | tail -n 1) && $$vpy benchmarks/programs.py --json build/bench-programs $(BENCH_ARGS) || exit 1; \
+	done; \
+	$(NEWEST) benchmarks/programs.py --report build/bench-programs/programs-*.json
 
 clean:
 	rm -rf build .venvs src/*.egg-info src/linewise/*.so

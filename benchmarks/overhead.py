@@ -68,6 +68,15 @@ def fib(n):
     return fib(n - 1) + fib(n - 2)
 
 
+def dfib(n):
+    if n < 2:
+        return n
+    return dfib(n - 1) + dfib(n - 2)
+
+
+_DFIB = dfib  # the undecorated function; `dfib` is rebound to the profiler's wrapper
+
+
 def dict_list(n):
     counts = {}
     buckets = {}
@@ -128,6 +137,16 @@ def _setup_fib():
     return (lambda: fib(25)), [fib]
 
 
+DECORATED_CALLS = 10
+
+
+def _setup_fib_decorated():
+    def call():  # every call of dfib, the recursive ones too, goes through `dfib`
+        for _ in range(DECORATED_CALLS):
+            dfib(20)
+    return call, [_DFIB]
+
+
 def _setup_dict_list():
     return (lambda: dict_list(100_000)), [dict_list]
 
@@ -161,9 +180,18 @@ def _setup_sklearn_fit():
     return call, funcs
 
 
+# Decorated workloads: the global the worker rebinds to prof(function), and the function;
+# each is compared with the row of the same code run under `with prof:` (target: at most
+# 1.25x that row's overhead).
+DECORATED = {"fib_decorated": ("dfib", _DFIB)}
+DECORATED_BASELINE = {"fib_decorated": "fib"}
+TARGET_DECORATED = 1.25
+
 WORKLOADS = [
     ("tight_loop", "sum of i*i, 200k iterations", _setup_tight_loop),
     ("fib", "recursive fib(25)", _setup_fib),
+    ("fib_decorated", "recursive fib(20) x%d, decorated: every call through the "
+     "profiler's wrapper, no `with`" % DECORATED_CALLS, _setup_fib_decorated),
     ("dict_list", "dict/list-heavy loop, 100k iterations", _setup_dict_list),
     ("generators", "4 chained generators + consumer, 200k items", _setup_generators),
     ("sklearn_fit", "LinearRegression.fit x%d (walkthrough data)" % FIT_CALLS,
@@ -254,17 +282,23 @@ def worker(kind, names):
                 skipped[name] = str(exc)
                 continue
             prof = None if kind == "bare" else _new_profiler(kind, funcs)
-            _time_once(call, prof)  # warm-up: imports, caches, instrumentation
+            # A decorated workload enables itself: its wrapper, not a `with` block.
+            timed = None if name in DECORATED else prof
+            if name in DECORATED and prof is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    globals()[DECORATED[name][0]] = prof(DECORATED[name][1])
+            _time_once(call, timed)  # warm-up: imports, caches, instrumentation
             if kind == "linewise":
                 events[name] = _total_hits(prof)
-                _time_once(call, prof)
+                _time_once(call, timed)
                 if _total_hits(prof) != 2 * events[name]:
                     info.setdefault("notes", []).append(
                         "%s: line events differ between runs (%d then %d)"
                         % (name, events[name], _total_hits(prof) - events[name]))
             else:
-                _time_once(call, prof)
-            runs[name] = (call, prof)
+                _time_once(call, timed)
+            runs[name] = (call, timed)
         info.update(events=events, skipped=skipped)
         send(info)
     except Exception as exc:  # reported to the parent, which stops the benchmark
@@ -440,6 +474,13 @@ def measure(args):
                 if key != "lp" and events:
                     row[key + "_ns_per_event"] = (t - bare) / events * 1e9
             rows.append(row)
+    for row in rows:  # decorated rows: their overhead against the same code's `with` row
+        base = DECORATED_BASELINE.get(row["workload"])
+        match = [r for r in rows if r["workload"] == base and r["backend"] == row["backend"]]
+        if base and match and "skipped" not in row:
+            row["dec_vs_enable"] = _ratio(row.get("lw_overhead"), match[0].get("lw_overhead"))
+            row["dec_vs_enable_lp"] = _ratio(row.get("lp_overhead"),
+                                             match[0].get("lp_overhead"))
     return {"python": sys.version.split()[0], "pyver": PYVER, "rows": rows, "notes": notes,
             "reps": args.reps, "seconds": elapsed,
             "workers": {label: w.info for label, w in workers.items()}}
@@ -493,6 +534,12 @@ def verdict(row):
         misses.append("MISS ev>1.5x floor")
     if row.get("null_overhead") is not None and not floor_measurable(row):
         misses.append("floor within noise")
+    dec = row.get("dec_vs_enable")
+    if dec is not None:
+        base = DECORATED_BASELINE[row["workload"]]
+        misses.append("%sdecorated %.2fx %s's overhead (lp %.2fx)"
+                      % ("MISS " if dec > TARGET_DECORATED else "", dec, base,
+                         row.get("dec_vs_enable_lp") or float("nan")))
     return ", ".join(misses) or "ok"
 
 
@@ -551,7 +598,9 @@ LEGEND = (
     "ns/ev = (profiled - bare) / line events (total hits); "
     "lw/floor = linewise ns/ev / null-hook ns/ev (target <= 1.5; '-' when the floor's "
     "overhead is within the noise); "
-    "± = half the interquartile range of the bare runs."
+    "± = half the interquartile range of the bare runs; "
+    "a decorated row's verdict gives its overhead / the overhead of the same code run "
+    "under `with` (target <= 1.25)."
 )
 
 
@@ -596,7 +645,7 @@ def report(paths):
     for r in results:
         for note in r["notes"]:
             print("- Python %s: %s" % (r["pyver"], note))
-    misses = [row for row in rows if "skipped" not in row and verdict(row) != "ok"]
+    misses = [row for row in rows if "skipped" not in row and "MISS" in verdict(row)]
     print()
     print("%d of %d rows miss a target." % (len(misses), sum("skipped" not in r for r in rows)))
     return 0

@@ -354,6 +354,15 @@ class LineProfiler:
         return self(func)
 
     def _wrap_function(self, func):
+        if self._counts_in_c():
+            # The engine's Wrapper counts enable/disable around each call in C (what the
+            # Python wrapper below does, at a fraction of the cost); functools.wraps'
+            # metadata goes in its __dict__.
+            wrapper = _engine.Wrapper(func, self._engine, self)
+            functools.update_wrapper(wrapper, func)
+            wrapper.__line_profiler_wrapped__ = True
+            return wrapper
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             self.enable_by_count()
@@ -365,13 +374,30 @@ class LineProfiler:
         wrapper.__line_profiler_wrapped__ = True
         return wrapper
 
+    def _counts_in_c(self) -> bool:
+        """Whether a wrapper may count this profiler's engine directly: unless a subclass
+        changed how counting is done, whose methods the wrapper must then call."""
+        cls = type(self)
+        return (cls.enable_by_count is LineProfiler.enable_by_count
+                and cls._count_down is LineProfiler._count_down)
+
+    def _counters(self):
+        """The wrappers' enable_by_count() and _count_down(keep_armed=True): the engine's
+        own methods, unless a subclass changed how counting is done."""
+        if self._counts_in_c():
+            return (self._engine.enable_by_count,
+                    functools.partial(self._engine.disable_by_count, keep_armed=True))
+        return self.enable_by_count, functools.partial(self._count_down, keep_armed=True)
+
     def _wrap_generator(self, func):
+        count_up, count_down = self._counters()
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             gen = func(*args, **kwargs)
             to_send, to_throw = None, None
             while True:
-                self.enable_by_count()
+                count_up()
                 try:
                     if to_throw is not None:
                         item = gen.throw(to_throw)
@@ -380,43 +406,50 @@ class LineProfiler:
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    self._count_down(keep_armed=True)
+                    count_down()
                 to_send, to_throw = None, None
                 try:
                     to_send = yield item
                 except GeneratorExit:
-                    self.enable_by_count()
+                    count_up()
                     try:
                         gen.close()
                     finally:
-                        self._count_down(keep_armed=True)
+                        count_down()
                     raise
                 except BaseException as exc:  # noqa: B036 - forwarded into the generator
                     to_throw = exc
 
+        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
         return wrapper
 
     def _wrap_coroutine(self, func):
+        count_up, count_down = self._counters()
+
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            count_up()
             try:
                 return await func(*args, **kwargs)
             finally:
-                self._count_down(keep_armed=True)
+                count_down()
 
+        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
         return wrapper
 
     def _wrap_asyncgen(self, func):
+        count_up, count_down = self._counters()
+
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            count_up()
             try:
                 async for item in func(*args, **kwargs):
                     yield item
             finally:
-                self._count_down(keep_armed=True)
+                count_down()
 
+        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
         return wrapper
 
     # -- results ---------------------------------------------------------------------

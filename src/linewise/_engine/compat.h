@@ -10,6 +10,9 @@
 #include <Python.h>
 #if PY_VERSION_HEX < 0x030C0000
 #include <structmember.h>  /* T_BOOL, READONLY (lw_frame_lines_offset) */
+/* 3.12 renamed the structmember.h constants (the Wrapper type's members). */
+#define Py_T_PYSSIZET T_PYSSIZET
+#define Py_READONLY READONLY
 #endif
 #include <frameobject.h>
 

@@ -358,15 +358,36 @@ Engine_disable(EngineObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-static PyObject *
-Engine_enable_by_count(EngineObject *self, PyObject *Py_UNUSED(ignored))
+int
+lw_engine_count_up(EngineObject *self)
 {
     /* enable() may let other threads run (a backend switch): they see the count still 0
      * and enable too, which is idempotent; the count goes up only once this is on. */
     if (self->enable_count == 0 && engine_enable(self) < 0) {
-        return NULL;
+        return -1;
     }
     self->enable_count++;
+    return 0;
+}
+
+int
+lw_engine_count_down(EngineObject *self, int keep_armed)
+{
+    if (self->enable_count <= 0) {
+        return 0;
+    }
+    if (--self->enable_count == 0 && engine_disable(self, keep_armed) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Engine_enable_by_count(EngineObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (lw_engine_count_up(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -378,10 +399,7 @@ Engine_disable_by_count(EngineObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:disable_by_count", kwlist, &keep_armed)) {
         return NULL;
     }
-    if (self->enable_count <= 0) {
-        Py_RETURN_NONE;
-    }
-    if (--self->enable_count == 0 && engine_disable(self, keep_armed) < 0) {
+    if (lw_engine_count_down(self, keep_armed) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

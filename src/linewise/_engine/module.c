@@ -28,6 +28,15 @@ engine_exec(PyObject *module)
         goto error;
     }
     Py_CLEAR(type);
+    type = PyType_FromModuleAndSpec(module, &lw_wrapper_spec, NULL);
+    if (type == NULL) {
+        goto error;
+    }
+    st->wrapper_type = (PyTypeObject *)Py_NewRef(type);
+    if (PyModule_AddObjectRef(module, "Wrapper", type) < 0) {
+        goto error;
+    }
+    Py_CLEAR(type);
     if (PyModule_AddStringConstant(module, "backend", st->ops->name) < 0 ||
         PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
         goto error;
@@ -103,6 +112,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     lw_state *st = lw_get_state(module);
     Py_VISIT(st->engine_type);
+    Py_VISIT(st->wrapper_type);
     return st->ops != NULL ? st->ops->traverse(st, visit, arg) : 0;
 }
 
@@ -111,6 +121,7 @@ module_clear(PyObject *module)
 {
     lw_state *st = lw_get_state(module);
     Py_CLEAR(st->engine_type);
+    Py_CLEAR(st->wrapper_type);
     if (st->ops != NULL) {
         st->ops->clear(st);
     }

@@ -55,6 +55,7 @@ typedef struct {
 typedef struct {
     Py_ssize_t extra_index;     /* code-extra slot holding CodeEntry pointers (init) */
     PyTypeObject *engine_type;  /* owned: the Engine type (init) */
+    PyTypeObject *wrapper_type; /* owned: the Wrapper type (init; wrapper.c) */
     const struct lw_backend_ops *ops;  /* the backend's operations (backend.c), chosen at
                                    import and fixed; NULL only before that */
     int n_armed;                /* engines armed now; the backend is on while > 0 (engine.c) */
@@ -104,6 +105,14 @@ lw_get_state(PyObject *module)
 
 /* engine.c */
 extern PyType_Spec lw_engine_spec;
+/* enable_by_count(): counting on with the first. Returns 0, or -1 with an exception. */
+int lw_engine_count_up(EngineObject *self);
+/* disable_by_count(): the last one disables (keep_armed: see disable()); nothing if the
+ * count is already 0. Returns 0, or -1 with an exception (counting is off regardless). */
+int lw_engine_count_down(EngineObject *self, int keep_armed);
+
+/* wrapper.c: what LineProfiler's decorator returns for a plain function. */
+extern PyType_Spec lw_wrapper_spec;
 
 /* One backend's operations: the engine calls these (through backend.c) and never asks
  * which backend it has. Each returns 0, or -1 with an exception set, unless it says
