@@ -13,7 +13,7 @@ import types
 
 from . import _engine
 from .reports.text import show_func, show_text
-from .results import LineStats
+from .results import OUTER, OWN, TIME_COLUMNS, LineStats
 from .provenance import default_meta
 from .store import dump_stats
 
@@ -131,8 +131,12 @@ class LineProfiler:
     then ``print_stats()``, ``get_stats()`` or ``dump_stats(path)``.
     """
 
-    def __init__(self, *functions):
+    def __init__(self, *functions, compensate=False):
         self._engine = _engine.Engine()
+        # compensate: each line's time less the calibrated cost of the events that fired
+        # while it ran (see event_cost_ns); off, the figures are line_profiler's.
+        if compensate:
+            self._engine.event_cost_ns = event_cost_ns()
         self.functions: list = []
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         # Code without a file: {plain key: [one code object per distinct source]}, in the
@@ -389,22 +393,35 @@ class LineProfiler:
 
     # -- results ---------------------------------------------------------------------
 
+    @property
+    def compensated(self) -> float:
+        """The nanoseconds subtracted per event (0.0: no compensation)."""
+        return self._engine.event_cost_ns
+
     def get_stats(self) -> LineStats:
-        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``."""
-        timings: dict = {}
-        for code, lines in self._engine.get_stats():
+        """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
+        own and counted-once times in ``.columns`` (see LineStats.own_timings), the seconds
+        profiled in ``.meta["profiled"]``."""
+        rows: dict = {}  # key -> {lineno: [hits, time, own, outer]}
+        seen: set = set()
+        for code, lines in self._engine.get_stats(extended=True):
             key = self.key_for(code)
-            if key in timings and lines:
-                # Two code objects with one identity (a module reloaded): sum them.
-                merged = {ln: (h, t) for ln, h, t in timings[key]}
-                for ln, h, t in lines:
-                    h0, t0 = merged.get(ln, (0, 0))
-                    merged[ln] = (h0 + h, t0 + t)
-                lines = sorted((ln, h, t) for ln, (h, t) in merged.items())
-            elif key in timings:
+            if key in seen and not lines:
                 continue
-            timings[key] = lines
-        return LineStats(timings, 1e-9, default_meta())
+            seen.add(key)
+            # Two code objects with one identity (a module reloaded) sum into one.
+            acc = rows.setdefault(key, {})
+            for ln, *values in lines:
+                acc[ln] = [a + b for a, b in zip(acc.get(ln, (0, 0, 0, 0)), values)]
+        timings = {key: [(ln, v[0], v[1]) for ln, v in sorted(acc.items())]
+                   for key, acc in rows.items()}
+        columns = {name: {key: {ln: v[i] for ln, v in acc.items()} for key, acc in rows.items()}
+                   for name, i in ((OWN, 2), (OUTER, 3))}
+        meta = default_meta()
+        meta["profiled"] = repr(self._engine.profiled_ns / 1e9)
+        if self._engine.event_cost_ns:
+            meta["event_cost_ns"] = f"{self._engine.event_cost_ns:.2f}"
+        return LineStats(timings, 1e-9, meta, columns=columns, column_types=dict(TIME_COLUMNS))
 
     def key_for(self, code: types.CodeType) -> tuple:
         """The key ``(filename, first_lineno, qualname)`` under which `code`'s results
@@ -446,7 +463,7 @@ class LineProfiler:
         dump_stats(self.get_stats(), filename)
 
     def reset_stats(self) -> None:
-        """Zeroes every count, keeping the functions."""
+        """Zeroes every count and the seconds profiled, keeping the functions."""
         self._engine.reset()
 
     @property
@@ -461,3 +478,29 @@ class LineProfiler:
                 engine.disable()
             except Exception:
                 pass
+
+
+# -- overhead compensation -------------------------------------------------------------
+
+_EVENT_COST_NS = None  # this process's calibration, made once
+
+
+def _spin(n):
+    for _ in range(n):
+        pass
+
+
+def event_cost_ns() -> float:
+    """What one event costs the profiled program on this machine and Python, in ns: timed
+    by the engine on the real hook path (Engine.calibrate) with a private engine, once per
+    process. The loop is short (a few ms in all) and the fastest of several runs counts,
+    so a busy machine moves it little."""
+    global _EVENT_COST_NS
+    if _EVENT_COST_NS is None:
+        engine = _engine.Engine()
+        code = _spin.__code__
+        first, last = _line_range(code)
+        engine.add_code(code, first, last, _yield_offsets(code))
+        _spin(2000)  # warm (3.11+ specialises the loop)
+        _EVENT_COST_NS = engine.calibrate(_spin, 20000, 9)
+    return _EVENT_COST_NS
