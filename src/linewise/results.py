@@ -77,6 +77,16 @@ class LineStats:
         return {key: [(ln, hits, own.get(key, {}).get(ln, 0)) for ln, hits, _ in lines]
                 for key, lines in self.timings.items()}
 
+    def with_own_times(self) -> "LineStats":
+        """A copy whose timings hold each line's own time (for a report of own times);
+        itself when it has none."""
+        own = self.own_timings
+        if own is None:
+            return self
+        copy = LineStats(own, self.unit, self.meta, self.sources, self.sources_complete,
+                         self.runs, self.columns, self.column_types)
+        return copy
+
     @property
     def profiled(self):
         """Seconds the results were profiled for (wall time, summed over their runs), or
@@ -84,9 +94,11 @@ class LineStats:
         runs = _runs_of(self)
         try:
             seconds = [float(run["profiled"]) for run in runs]
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             return None
-        return sum(seconds) if seconds else None
+        if not seconds or not all(0.0 <= x < 1e12 for x in seconds):  # nan, inf, < 0
+            return None
+        return sum(seconds)
 
     def __add__(self, other):
         """Sums two results line by line, in the finer of the two units.

@@ -369,7 +369,7 @@ Engine_get_stats(EngineObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"extended", NULL};
     int extended = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:get_stats", kwlist, &extended)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:get_stats", kwlist, &extended)) {
         return NULL;
     }
     lw_state *st = lw_get_state(self->module);

@@ -30,7 +30,8 @@ builtins, kernprof's convention; `from linewise import profile` works too) or wi
 EPILOG = """\
 Options after the program name belong to the program. Settings can also come from
 [tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
-unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup, output-interval; flags
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, compensate, setup,
+output-interval; flags
 win. Without [tool.linewise], a pyproject.toml's [tool.line_profiler.kernprof] is read
 (said on stderr). kernprof's spellings work: -l, -lb (-b alone, kernprof's cProfile mode,
 is refused), -p a,b, -i, --outfile, --summarize, -r/--rich, -V.
@@ -104,6 +105,10 @@ def add_options(parser):
     parser.add_argument("--prof-imports", action=argparse.BooleanOptionalAction,
                         help="also profile the modules the program imports directly "
                              "(except the standard library's)")
+    parser.add_argument("--compensate", action=argparse.BooleanOptionalAction,
+                        help="subtract the profiler's own cost from each line's time: one "
+                             "event's cost, calibrated at start-up on this machine (shown "
+                             "in the report), times the events that fired while it ran")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",
@@ -308,7 +313,7 @@ def _profiler_for(settings):
     from ..autoprofile import AutoProfile, TargetError, resolve_target
     from ..profiler import LineProfiler
 
-    profiler = LineProfiler()
+    profiler = LineProfiler(compensate=settings.flag("compensate"))
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
     for text in prof_mod_targets(settings.get("prof-mod") or (), base):

@@ -23,6 +23,9 @@ class View(Command):
         parser.add_argument("files", nargs="*", metavar="FILE", help="results files (.lw)")
         add_report_options(parser, view_letters=True)
         add_source_option(parser)
+        parser.add_argument("--own-time", action="store_true",
+                            help="the tables show each line's own time (less the profiled "
+                                 "functions it called) instead of its time")
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
                             help="write the report as one self-contained HTML page to OUT")
@@ -90,6 +93,8 @@ class View(Command):
                 from ..reports.color import TerminalPainter, use_color
 
                 painter = TerminalPainter() if use_color(sys.stdout, opts.color) else None
+                if opts.own_time:
+                    stats = stats.with_own_times()
                 print_report(stats, sys.stdout, unit=unit,
                              skip_zero=settings.flag("skip-zero"),
                              summary=settings.flag("summary"), sort=settings.flag("sort"),

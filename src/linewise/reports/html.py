@@ -145,11 +145,17 @@ def _summary(items) -> str:
     return "".join(parts)
 
 
-def _page(kind, title, heading, summary, overview, functions) -> str:
+#: The toolbar's switch between each line's time and its own time (report.js).
+OWN_SWITCH = ('<button type="button" id="own-switch" aria-pressed="false" title="Own time: '
+              'a line\'s time less that of the profiled functions it called">'
+              'Show own time</button>')
+
+
+def _page(kind, title, heading, summary, overview, functions, switch="") -> str:
     return fill(PAGE, {
         "generator": _e(_generator()), "title": _e(title), "heading": _e(heading),
         "kind": kind, "css": CSS, "script": SCRIPT, "summary": summary,
-        "overview": overview, "functions": functions,
+        "overview": overview, "functions": functions, "switch": switch,
     })
 
 
@@ -179,8 +185,13 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     unit = stats.unit
     meta = stats.meta or {}
     from_disk = _from_disk(stats, from_disk)
-    totals = [(func.total_time, func) for func in stats.select(top=top, skip_zero=skip_zero)]
-    grand = sum(total for total, _ in totals)
+    # Functions by their counted-once totals (FunctionStats.once), as shares of the
+    # seconds profiled (the run's wall time): the shares add up to at most 100 % but for
+    # threads. Results that do not record those: the line_profiler sums, of their sum.
+    totals = [(func.once_time, func) for func in stats.select(top=top, skip_zero=skip_zero)]
+    profiled = stats.profiled
+    grand = profiled if profiled else sum(total for total, _ in totals)
+    has_own = stats.own_timings is not None
     files = {func.filename for _, func in totals}
     count = len(totals)
 
@@ -200,9 +211,10 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     omitted = count - len(functions)
 
     ids = {func.key: f"f{i}" for i, (func, _total) in enumerate(functions, 1)}
+    # The hottest lines by own time when known (a line's time holds its callees').
     hottest = heapq.nlargest(TOP_LINES, ((t * unit, func, lineno, hits)
                                          for func, _total in functions
-                                         for lineno, (hits, t) in func.lines.items()
+                                         for lineno, (hits, t) in _line_times(func, has_own)
                                          if t * unit > 0),
                              key=lambda x: x[0])
 
@@ -210,11 +222,16 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     command = meta.get("command", meta.get("argv"))
     summary = _summary([
         ("Results", _t(label) if label else None),
-        ("Total time", f"{_e(format_seconds(grand))} in {count} function"
-                       f"{'s' if count != 1 else ''}, {len(files)} file"
-                       f"{'s' if len(files) != 1 else ''} "
-                       '<span class="note">(the sum of the functions\' times; a function\'s '
-                       'time includes the profiled functions it calls)</span>'),
+        ("Profiled" if profiled else "Total time",
+         f"{_e(format_seconds(grand))} in {count} function"
+         f"{'s' if count != 1 else ''}, {len(files)} file{'s' if len(files) != 1 else ''} "
+         + ('<span class="note">(wall time; a function\'s total counts each moment once, '
+            'with the profiled functions it calls, so its share is of the run)</span>'
+            if profiled else
+            '<span class="note">(the sum of the functions\' times; a function\'s '
+            'time includes the profiled functions it calls)</span>')),
+        ("Compensated", _e(f"{meta['event_cost_ns']} ns per event subtracted (calibrated)")
+         if meta.get("event_cost_ns") else None),
         ("Command", f'<code>{_t(command)}</code>' if command else None),
         ("Python", _t(" ".join(filter(None, [meta.get("implementation"),
                                               meta.get("python")]))) or None),
@@ -224,9 +241,10 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
         ("Not shown", _e(_omitted_note(omitted, count, "the most time")) if omitted else None),
     ])
 
+    of_all = "% of run" if profiled else "% of all"
     parts = ['<h2>Functions by total time</h2>',
              '<div class="scroll"><table class="overview"><thead><tr><th>#</th>'
-             '<th class="left">Function</th><th>Total</th><th>% of all</th>'
+             f'<th class="left">Function</th><th>Total</th><th>{of_all}</th>'
              '<th class="left"></th><th class="left">File</th></tr></thead><tbody>']
     for i, (func, total) in enumerate(functions, 1):
         key = func.key
@@ -241,7 +259,8 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     parts.append("</tbody></table></div>")
     if hottest:
         parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
-                  '<thead><tr><th>Time</th><th>% of all</th><th>Hits</th>'
+                  f'<thead><tr><th>{"Own time" if has_own else "Time"}</th><th>{of_all}</th>'
+                  '<th>Hits</th>'
                   '<th class="left">Function</th><th class="left">Line</th></tr></thead><tbody>']
         for t, func, lineno, hits in hottest:
             key = func.key
@@ -262,10 +281,19 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     rows_left = MAX_ROWS
     for i, (func, total) in enumerate(functions):
         html_text, rows = _report_function(func, total, grand, ids[func.key],
-                                           i < OPEN_FUNCTIONS, from_disk, max(1, rows_left))
+                                           i < OPEN_FUNCTIONS, from_disk, max(1, rows_left),
+                                           of_all)
         body.append(html_text)
         rows_left -= rows
-    return _page("report", title, title, summary, overview, "\n".join(body))
+    return _page("report", title, title, summary, overview, "\n".join(body),
+                 OWN_SWITCH if has_own else "")
+
+
+def _line_times(func, own):
+    """(lineno, (hits, time)) of each line: its own time when `own`, else its time."""
+    if not own:
+        return func.lines.items()
+    return ((ln, (hits, (func.own or {}).get(ln, 0))) for ln, (hits, _) in func.lines.items())
 
 
 def _omitted_note(omitted, count, by) -> str:
@@ -291,7 +319,7 @@ _NO_SOURCE = {
 }
 
 
-def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
+def _report_function(func, total, grand, fid, open_, from_disk, max_rows, of_all="% of all"):
     """(the function's <details>, how many line rows it has): at most max_rows."""
     filename, first, name = func.key
     found = func.source_lines(from_disk)
@@ -314,13 +342,18 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
            f'<summary><span class="fname">{_t(name)}</span>'
            f'<span class="floc">{_t(filename)}:{first}</span>'
            f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
-           f'<span class="note">({_pct(share)}% of all)</span></span>'
+           f'<span class="note">({_pct(share)}{_e(of_all[1:])})</span></span>'
            f'<span class="bar"><i style="width:{_width(share)}"></i></span></summary>',
            note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
            '<th>Hits</th><th>Time</th><th>Per hit</th><th>% Time</th>'
            '<th class="left">Heat</th><th class="left">Source</th></tr></thead><tbody>']
     unit = func.unit
+    func_total = func.total_time
     timed = {lineno: (hits, t * unit) for lineno, (hits, t) in func.lines.items()}
+    own = {ln: t * unit for ln, t in func.own.items()} if func.own is not None else None
+    # Each line's percentage of the function: of its line_profiler total for the time,
+    # of the sum of own times for own time.
+    own_total = sum(own.get(ln, 0) for ln in timed) if own is not None else 0
     indent = _common_indent(texts or ())
     in_block = len(texts or ())
     for lineno, text in rows:
@@ -328,7 +361,8 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
         toks = tokens[index] if tokens and 0 <= index < in_block else None
         if 0 <= index < in_block:  # lines outside the block keep their indent
             text, toks = _dedent(text, toks, indent)
-        out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total))
+        out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), func_total,
+                               None if own is None else (own.get(lineno, 0), own_total)))
     if cut > 0:
         out.append(f'<tr><td></td><td colspan="6" class="note">{cut} more lines not shown '
                    f'(a page shows at most {MAX_ROWS} lines)</td></tr>')
@@ -336,22 +370,33 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows):
     return "".join(out), len(rows)
 
 
-def _report_row(fid, lineno, text, tokens, timing, total) -> str:
-    cells = ["", "", "", ""]
+def _time_cells(hits, t, total):
+    """(time, per hit, percent, bar) cells of `t` seconds out of `total`, and the percent."""
+    percent = 100.0 * t / total if total else None
+    bar = (f'<span class="bar"><i style="width:{_width(percent)}"></i></span>'
+           if percent is not None else "")
+    return ([_e(format_seconds(t)), _e(format_seconds(t / hits)) if hits else "",
+             _pct(percent) if percent is not None else "", bar], percent)
+
+
+def _report_row(fid, lineno, text, tokens, timing, total, own=None) -> str:
+    """A line's row; `own`: (its own time, the function's sum of them), shown instead of
+    its time when the page's switch says so (report.js, .v-time and .v-own)."""
+    cells = ["", "", "", "", ""]
     percent = None
-    bar = ""
     if timing is not None:
         hits, t = timing
-        percent = 100.0 * t / total if total else None
-        cells = [str(hits), format_seconds(t),
-                 format_seconds(t / hits) if hits else "",
-                 _pct(percent) if percent is not None else ""]
-        if percent is not None:
-            bar = f'<span class="bar"><i style="width:{_width(percent)}"></i></span>'
+        times, percent = _time_cells(hits, t, total)
+        if own is not None:
+            own_times, _ = _time_cells(hits, own[0], own[1])
+            times = [f'<span class="v-time">{a}</span><span class="v-own">{b}</span>'
+                     for a, b in zip(times, own_times)]
+        cells = [_e(str(hits))] + times
+    bar = cells.pop()
     ran = timing is not None and timing[0] > 0
     classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
     cls = f' class="{classes}"' if classes else ""
-    num = "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
+    num = "".join(f'<td class="num">{c}</td>' for c in cells)
     return (f'<tr id="{fid}-L{lineno}"{cls}><td class="num">{lineno}</td>{num}'
             f'<td class="left">{bar}</td><td class="src">{_code(text, tokens)}</td></tr>')
 
