@@ -136,7 +136,9 @@ class LineProfiler:
         # compensate: each line's time less the calibrated cost of the events that fired
         # while it ran (see event_cost_ns); off, the figures are line_profiler's.
         if compensate:
-            self._engine.event_cost_ns = event_cost_ns()
+            near, far = event_cost_ns()
+            self._engine.event_cost_ns = near
+            self._engine.event_cost_far_ns = far
         self.functions: list = []
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         # Code without a file: {plain key: [one code object per distinct source]}, in the
@@ -395,8 +397,13 @@ class LineProfiler:
 
     @property
     def compensated(self) -> float:
-        """The nanoseconds subtracted per event (0.0: no compensation)."""
+        """The nanoseconds subtracted per event (0.0: no compensation), in code whose lines
+        are all below 257; ``compensated_far`` in the rest (see event_cost_ns)."""
         return self._engine.event_cost_ns
+
+    @property
+    def compensated_far(self) -> float:
+        return self._engine.event_cost_far_ns
 
     def get_stats(self) -> LineStats:
         """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
@@ -420,7 +427,8 @@ class LineProfiler:
         meta = default_meta()
         meta["profiled"] = repr(self._engine.profiled_ns / 1e9)
         if self._engine.event_cost_ns:
-            meta["event_cost_ns"] = f"{self._engine.event_cost_ns:.2f}"
+            meta["event_cost_ns"] = (f"{self._engine.event_cost_ns:.1f}, past line 256 "
+                                     f"{self._engine.event_cost_far_ns:.1f}")
         return LineStats(timings, 1e-9, meta, columns=columns, column_types=dict(TIME_COLUMNS))
 
     def key_for(self, code: types.CodeType) -> tuple:
@@ -482,29 +490,37 @@ class LineProfiler:
 
 # -- overhead compensation -------------------------------------------------------------
 
-_EVENT_COST_NS = None  # this process's calibration, made once
 
-
-def _spin(n):
-    # A typical line in a loop: what a line event costs depends a little on the line (the
-    # legacy hook finds its number in the line table), so not an empty body.
+_SPIN = """
+def spin(n):
     total = 0
     for i in range(n):
         total += i
     return total
+"""
 
 
-def event_cost_ns() -> float:
-    """What one event costs the profiled program on this machine and Python, in ns: timed
-    by the engine on the real hook path (Engine.calibrate) with a private engine, once per
-    process. Many short runs (about 50 ms in all), the fastest of each kind counting, so
-    a busy machine moves it little (a few long ones left it 30 % off under load)."""
-    global _EVENT_COST_NS
-    if _EVENT_COST_NS is None:
-        engine = _engine.Engine()
-        code = _spin.__code__
-        first, last = _line_range(code)
-        engine.add_code(code, first, last, _yield_offsets(code))
-        _spin(2000)  # warm (3.11+ specialises the loop)
-        _EVENT_COST_NS = engine.calibrate(_spin, 5000, 41)
-    return _EVENT_COST_NS
+def _calibrate(first_line) -> float:
+    # A typical line in a loop (what an event costs depends a little on the line: the
+    # legacy hook finds its number in the line table), compiled at `first_line`.
+    namespace: dict = {}
+    exec(compile("\n" * (first_line - 2) + _SPIN, "<linewise calibration>", "exec"), namespace)
+    spin = namespace["spin"]
+    engine = _engine.Engine()
+    code = spin.__code__
+    first, last = _line_range(code)
+    engine.add_code(code, first, last, _yield_offsets(code))
+    spin(2000)  # warm (3.11+ specialises the loop)
+    return engine.calibrate(spin, 5000, 41)
+
+
+def event_cost_ns() -> tuple:
+    """What one event costs the profiled program on this machine and Python, in ns, now:
+    (in code whose lines are all below 257, in code past them). Timed by the engine on
+    the real hook path (Engine.calibrate) with a private engine, many short runs (about
+    50 ms each), the fastest of each kind counting, so that a busy machine moves it
+    little (a few long runs left it 30 % off under load). Two figures because
+    sys.monitoring hands each LINE event its number as an int, allocated past 256 (13 ns
+    of 44 on 3.13 here). Made afresh for each compensating profiler: what an event costs
+    drifts with the load on the machine's other cores."""
+    return _calibrate(10), _calibrate(1000)

@@ -7,6 +7,8 @@ only, so recursion cannot multiply it: it fits in the wall time of the call. Own
 leave out profiled callees, so their sum over every function fits in it too. The clock
 tolerance (3 %) covers the TSC's calibration against perf_counter's clock.
 """
+import gc
+import sys
 import time
 import timeit
 import warnings
@@ -26,10 +28,15 @@ def _timed(targets, run, **kwargs):
     lp = linewise.LineProfiler(**kwargs)
     for t in targets:
         lp.add_function(t)
-    with lp:
-        start = time.perf_counter()
-        run()
-        wall = time.perf_counter() - start
+    gc.collect()
+    gc.disable()  # a collection of the test process's heap is no profiled line's time
+    try:
+        with lp:
+            start = time.perf_counter()
+            run()
+            wall = time.perf_counter() - start
+    finally:
+        gc.enable()
     return lp.get_stats(), wall
 
 
@@ -62,7 +69,7 @@ def test_counted_once_totals_and_own_times_fit_in_the_wall_time(name):
     # The counted-once total of the outermost function is most of the call (it runs
     # throughout), and own times leave nothing out.
     outermost = max(f.once_time for f in functions)
-    assert outermost >= 0.5 * wall, (outermost, wall)
+    assert outermost >= 0.5 * wall, (outermost, wall, [(f.name, f.once_time) for f in functions])
     assert own >= 0.5 * outermost, (own, outermost)
     assert stats.profiled is not None and stats.profiled >= wall / CLOCK
 
@@ -110,33 +117,37 @@ def test_own_and_outer_survive_a_results_file_and_a_sum(tmp_path):
 # -- overhead compensation ------------------------------------------------------------
 
 
-def _best_per_hit(func, n, line_offsets, repeats=15, **kwargs):
-    """The fastest, over `repeats` runs, of the summed time per hit of the loop's lines."""
-    best = None
+def _per_iteration(lp, func, n):
+    """One profiled run of func(n): the summed time of its loop's two lines (the for and
+    its body) per iteration, in seconds."""
+    lp.reset_stats()
+    with lp:
+        func(n)
+    stats = lp.get_stats()
     first = func.__code__.co_firstlineno
-    for _ in range(repeats):
-        stats, _wall = _timed([func], lambda: func(n), **kwargs)
-        rows = {ln - first: (h, t) for ln, h, t in stats.timings[next(iter(stats.timings))]}
-        per_iter = sum(rows[o][1] for o in line_offsets) * stats.unit / n
-        best = per_iter if best is None else min(best, per_iter)
-    return best, stats
+    rows = {ln - first: t for ln, _h, t in next(iter(stats.timings.values()))}
+    return (rows[2] + rows[3]) * stats.unit / n
 
 
-@pytest.mark.xfail(strict=False, reason="not yet within +-30 % when the machine is busy: "
-                   "the profiled and the bare runs are spared by the load unequally, and "
-                   "3.10/3.11's trace hook costs per instruction as well as per event")
 @pytest.mark.parametrize("func", [rec.loop_add, rec.loop_mix], ids=lambda f: f.__name__)
 def test_compensated_time_per_hit_matches_timeit(func):
-    n = 5000  # short runs, many: the fastest of each side is one the load spared
+    if func is rec.loop_mix and sys.version_info < (3, 12):
+        pytest.skip("3.10/3.11's trace hook also costs per bytecode instruction while it is "
+                    "set, which an event's cost does not model: a line of many instructions "
+                    "keeps part of it (loop_add's body is near the calibrated line's)")
+    n = 5000  # short runs, many, interleaved: the fastest of each kind is one load spared
     func(n)
-    # The loop's two lines (the for and its body) per iteration, profiled and compensated,
-    # against one iteration of the unprofiled loop: timeit of the same function.
-    compensated, stats = _best_per_hit(func, n, (2, 3), compensate=True)
-    bare = min(timeit.repeat(lambda: func(n), number=1, repeat=15)) / n
-    raw, _ = _best_per_hit(func, n, (2, 3))
-    assert float(stats.meta["event_cost_ns"]) > 0
-    assert 0.7 <= compensated / bare <= 1.3, (compensated, bare, raw)
-    assert raw > compensated
+    compensated = linewise.LineProfiler(func, compensate=True)
+    raw = linewise.LineProfiler(func)
+    best = {"bare": [], "compensated": [], "raw": []}
+    for _ in range(15):
+        best["bare"].append(timeit.timeit(lambda: func(n), number=1) / n)
+        best["compensated"].append(_per_iteration(compensated, func, n))
+        best["raw"].append(_per_iteration(raw, func, n))
+    best = {k: min(v) for k, v in best.items()}
+    assert compensated.compensated > 0
+    assert 0.7 <= best["compensated"] / best["bare"] <= 1.3, best
+    assert best["raw"] > best["compensated"]
 
 
 def test_compensation_off_is_todays_figures():
@@ -158,11 +169,19 @@ def test_compensation_keeps_the_ranking_of_lines():
     random.Random(15).shuffle(data)
     rec.walkthrough(data)  # its lines' costs are far apart: sorting, summing, indexing
 
+    first = rec.walkthrough.__code__.co_firstlineno
+
     def ranking(**kwargs):
-        stats, _ = _timed([rec.walkthrough], lambda: rec.walkthrough(data), **kwargs)
-        first = rec.walkthrough.__code__.co_firstlineno
-        rows = [r for r in next(iter(stats.timings.values())) if 1 <= r[0] - first <= 3]
-        return [ln for ln, _h, _t in sorted(rows, key=lambda r: -r[2])]
+        lp = linewise.LineProfiler(rec.walkthrough, **kwargs)
+        best = {}
+        for _ in range(5):  # each line's fastest run: a preemption moves one run's line
+            lp.reset_stats()
+            with lp:
+                rec.walkthrough(data)
+            for ln, _h, t in next(iter(lp.get_stats().timings.values())):
+                if 1 <= ln - first <= 3:
+                    best[ln] = min(best.get(ln, t), t)
+        return sorted(best, key=lambda ln: -best[ln])
 
     assert ranking(compensate=True) == ranking()
 
@@ -175,4 +194,5 @@ def test_the_report_header_shows_the_calibrated_cost(capsys):
     import io
     out = io.StringIO()
     print_report(lp.get_stats(), out)
-    assert f"Compensated: {lp.compensated:.2f} ns per event" in out.getvalue()
+    assert (f"Compensated: {lp.compensated:.1f}, past line 256 {lp.compensated_far:.1f} ns per "
+            "event subtracted (calibrated)") in out.getvalue()

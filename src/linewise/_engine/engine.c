@@ -527,11 +527,18 @@ Engine_get_event_cost_ns(EngineObject *self, void *Py_UNUSED(closure))
     return PyFloat_FromDouble((double)self->event_cost * lw_timer_ns_per_tick());
 }
 
+static PyObject *
+Engine_get_event_cost_far_ns(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble((double)self->event_cost_far * lw_timer_ns_per_tick());
+}
+
+/* Converts `value` (ns, 0 to 1e9) to ticks in *out. Returns 0, or -1 with an exception. */
 static int
-Engine_set_event_cost_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(closure))
+cost_ticks(PyObject *value, const char *name, int64_t *out)
 {
     if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "cannot delete event_cost_ns");
+        PyErr_Format(PyExc_AttributeError, "cannot delete %s", name);
         return -1;
     }
     double ns = PyFloat_AsDouble(value);
@@ -539,10 +546,33 @@ Engine_set_event_cost_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(cl
         return -1;
     }
     if (!(ns >= 0.0 && ns < 1e9)) {
-        PyErr_SetString(PyExc_ValueError, "event_cost_ns must be from 0 to 1e9");
+        PyErr_Format(PyExc_ValueError, "%s must be from 0 to 1e9", name);
         return -1;
     }
-    self->event_cost = (int64_t)(ns / lw_timer_ns_per_tick() + 0.5);
+    *out = (int64_t)(ns / lw_timer_ns_per_tick() + 0.5);
+    return 0;
+}
+
+/* Setting the cost sets the far cost too (one figure for all code); set that after. */
+static int
+Engine_set_event_cost_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int64_t ticks;
+    if (cost_ticks(value, "event_cost_ns", &ticks) < 0) {
+        return -1;
+    }
+    self->event_cost = self->event_cost_far = ticks;
+    return 0;
+}
+
+static int
+Engine_set_event_cost_far_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int64_t ticks;
+    if (cost_ticks(value, "event_cost_far_ns", &ticks) < 0) {
+        return -1;
+    }
+    self->event_cost_far = ticks;
     return 0;
 }
 
@@ -581,6 +611,9 @@ static PyGetSetDef Engine_getset[] = {
      "Nanoseconds the engine has been counting (enabled) since creation or reset().", NULL},
     {"event_cost_ns", (getter)Engine_get_event_cost_ns, (setter)Engine_set_event_cost_ns,
      "Nanoseconds subtracted per event from the lines it ran in (0: no compensation).", NULL},
+    {"event_cost_far_ns", (getter)Engine_get_event_cost_far_ns,
+     (setter)Engine_set_event_cost_far_ns,
+     "The same for code reaching past line 256 (used while event_cost_ns is not 0).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

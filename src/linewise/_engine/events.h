@@ -30,6 +30,9 @@ lw_charge_wait(CodeEntry *e, int line, int64_t ticks)
     }
 }
 
+/* The highest line number CPython keeps as a cached small int (EngineObject.event_cost_far). */
+#define LW_SMALL_LINE 256
+
 /* `ticks` less `events` events' calibrated cost, never below zero. */
 static inline int64_t
 lw_compensated(int64_t ticks, uint64_t events, int64_t cost)
@@ -68,6 +71,9 @@ lw_charge_span(CodeEntry *e, ThreadStack *ts, FrameRec *r, int hit_line, int64_t
             int64_t cost = slot->engine->event_cost;
             int64_t t = ticks, o = own;
             if (LW_UNLIKELY(cost != 0)) {
+                if (e->first_line + e->n_lines > LW_SMALL_LINE + 1) {
+                    cost = slot->engine->event_cost_far;
+                }
                 t = lw_compensated(ticks, events, cost);
                 o = lw_compensated(own, own_events, cost);
             }
