@@ -16,6 +16,7 @@ from .reports.text import show_func, show_text
 from .results import OUTER, OWN, TIME_COLUMNS, LineStats
 from .provenance import default_meta
 from .store import dump_stats
+from .compensation import event_cost_ns
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
 
@@ -486,41 +487,3 @@ class LineProfiler:
                 engine.disable()
             except Exception:
                 pass
-
-
-# -- overhead compensation -------------------------------------------------------------
-
-
-_SPIN = """
-def spin(n):
-    total = 0
-    for i in range(n):
-        total += i
-    return total
-"""
-
-
-def _calibrate(first_line) -> float:
-    # A typical line in a loop (what an event costs depends a little on the line: the
-    # legacy hook finds its number in the line table), compiled at `first_line`.
-    namespace: dict = {}
-    exec(compile("\n" * (first_line - 2) + _SPIN, "<linewise calibration>", "exec"), namespace)
-    spin = namespace["spin"]
-    engine = _engine.Engine()
-    code = spin.__code__
-    first, last = _line_range(code)
-    engine.add_code(code, first, last, _yield_offsets(code))
-    spin(2000)  # warm (3.11+ specialises the loop)
-    return engine.calibrate(spin, 5000, 41)
-
-
-def event_cost_ns() -> tuple:
-    """What one event costs the profiled program on this machine and Python, in ns, now:
-    (in code whose lines are all below 257, in code past them). Timed by the engine on
-    the real hook path (Engine.calibrate) with a private engine, many short runs (about
-    50 ms each), the fastest of each kind counting, so that a busy machine moves it
-    little (a few long runs left it 30 % off under load). Two figures because
-    sys.monitoring hands each LINE event its number as an int, allocated past 256 (13 ns
-    of 44 on 3.13 here). Made afresh for each compensating profiler: what an event costs
-    drifts with the load on the machine's other cores."""
-    return _calibrate(10), _calibrate(1000)

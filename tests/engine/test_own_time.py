@@ -59,7 +59,10 @@ CASES = {
 def test_counted_once_totals_and_own_times_fit_in_the_wall_time(name):
     targets, run = CASES[name]
     run()  # warm: specialisation, first-time instrumentation
-    stats, wall = _timed(targets, run)
+    best_share = 0.0
+    for _ in range(3):  # the wall time may hold a preemption outside the profiled frames
+        stats, wall = _timed(targets, run)
+        best_share = max(best_share, max(f.once_time for f in stats.functions()) / wall)
     functions = stats.functions()
     assert functions and all(f.own is not None and f.outer is not None for f in functions)
     for f in functions:
@@ -69,7 +72,7 @@ def test_counted_once_totals_and_own_times_fit_in_the_wall_time(name):
     # The counted-once total of the outermost function is most of the call (it runs
     # throughout), and own times leave nothing out.
     outermost = max(f.once_time for f in functions)
-    assert outermost >= 0.5 * wall, (outermost, wall, [(f.name, f.once_time) for f in functions])
+    assert best_share >= 0.5, best_share
     assert own >= 0.5 * outermost, (own, outermost)
     assert stats.profiled is not None and stats.profiled >= wall / CLOCK
 
@@ -135,16 +138,16 @@ def test_compensated_time_per_hit_matches_timeit(func):
         pytest.skip("3.10/3.11's trace hook also costs per bytecode instruction while it is "
                     "set, which an event's cost does not model: a line of many instructions "
                     "keeps part of it (loop_add's body is near the calibrated line's)")
-    n = 5000  # short runs, many, interleaved: the fastest of each kind is one load spared
+    n = 2000  # short runs, many, interleaved: the fastest of each kind is one load spared
     func(n)
     compensated = linewise.LineProfiler(func, compensate=True)
     raw = linewise.LineProfiler(func)
-    best = {"bare": [], "compensated": [], "raw": []}
-    for _ in range(15):
-        best["bare"].append(timeit.timeit(lambda: func(n), number=1) / n)
-        best["compensated"].append(_per_iteration(compensated, func, n))
-        best["raw"].append(_per_iteration(raw, func, n))
-    best = {k: min(v) for k, v in best.items()}
+    runs = {"bare": [], "compensated": [], "raw": []}
+    for _ in range(31):
+        runs["bare"].append(timeit.timeit(lambda: func(n), number=1) / n)
+        runs["compensated"].append(_per_iteration(compensated, func, n))
+        runs["raw"].append(_per_iteration(raw, func, n))
+    best = {k: min(v) for k, v in runs.items()}
     assert compensated.compensated > 0
     assert 0.7 <= best["compensated"] / best["bare"] <= 1.3, best
     assert best["raw"] > best["compensated"]

@@ -230,6 +230,12 @@ lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int lin
         }
         lw_mark_outer(ts, r, e);
     }
+    if (LW_UNLIKELY(r->last_line == 0)) {
+        /* Its first line: the time since the frame started (the call's setup) stays its
+         * caller's own time, as it is the caller line's time; the callee starts now. */
+        r->start = now;
+        r->start_events = ts->events;
+    }
     lw_charge_span(e, ts, r, line, now);
     r->last_line = line;
     r->last_time = now;
