@@ -17,6 +17,7 @@ import line_profiler
 import pytest
 
 import linewise
+from linewise.store import dump_stats
 from conftest import hits_of, profile
 from programs import recursive as rec
 
@@ -109,7 +110,7 @@ def test_line_profiler_figures_unchanged(name):
 def test_own_and_outer_survive_a_results_file_and_a_sum(tmp_path):
     stats, _ = _timed([rec.fib], lambda: rec.fib(12))
     path = tmp_path / "fib.lw"
-    stats.dump_stats(path) if hasattr(stats, "dump_stats") else linewise.store.dump_stats(stats, path)
+    dump_stats(stats, path)
     back = linewise.load_stats(path)
     assert back.columns == stats.columns and back.profiled == stats.profiled
     twice = back + back
