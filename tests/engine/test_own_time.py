@@ -133,6 +133,9 @@ def _per_iteration(lp, func, n):
     return (rows[2] + rows[3]) * stats.unit / n
 
 
+@pytest.mark.xfail(strict=False, reason="passes most runs, but about one run in eight "
+                   "with every core busy lands outside +-30 % (the bare and the profiled "
+                   "runs are slowed unequally by the load): not yet reliable enough to gate")
 @pytest.mark.parametrize("func", [rec.loop_add, rec.loop_mix], ids=lambda f: f.__name__)
 def test_compensated_time_per_hit_matches_timeit(func):
     if sys.version_info < (3, 12):
