@@ -36,6 +36,7 @@ KEYS = {
     "top": int,
     "prof-mod": list,
     "prof-imports": bool,
+    "compensate": bool,
     "setup": str,
     "traceback": bool,
     "output-interval": (int, float),

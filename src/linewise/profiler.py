@@ -13,7 +13,8 @@ from . import _engine, _follow
 from ._codes import (functions_of as _functions_of, is_pseudo_file as _is_pseudo_file,
                      line_range as _line_range, qualname as _qualname,
                      unprofilable as _unprofilable, yield_offsets as _yield_offsets)
-from .results import LineStats
+from .compensation import event_cost_ns
+from .results import OUTER, OWN, TIME_COLUMNS, LineStats
 from .provenance import default_meta
 from .store import dump_stats
 
@@ -49,11 +50,17 @@ class LineProfiler:
     mode, whose malloc hook only ``linewise run --memory=native`` can preload.
     """
 
-    def __init__(self, *functions, memory=False):
+    def __init__(self, *functions, memory=False, compensate=False):
         from .memory import parse_mode
 
         self.memory = parse_mode(memory)
         self._engine = _engine.Engine(memory=self.memory is not None)
+        # compensate: each line's time less the calibrated cost of the events that fired
+        # while it ran (see event_cost_ns); off, the figures are line_profiler's.
+        if compensate:
+            near, far = event_cost_ns()
+            self._engine.event_cost_ns = near
+            self._engine.event_cost_far_ns = far
         self.functions: list = []
         self._names: dict = {}  # code -> qualified name (co_qualname does not exist on 3.10)
         # Code without a file: {plain key: [one code object per distinct source]}, in the
@@ -355,9 +362,21 @@ class LineProfiler:
 
     # -- results ---------------------------------------------------------------------
 
+    @property
+    def compensated(self) -> float:
+        """The nanoseconds subtracted per event (0.0: no compensation), in code whose lines
+        are all below 257; ``compensated_far`` in the rest (see event_cost_ns)."""
+        return self._engine.event_cost_ns
+
+    @property
+    def compensated_far(self) -> float:
+        return self._engine.event_cost_far_ns
+
     def get_stats(self) -> LineStats:
         """The results so far: ``.timings`` keyed (filename, first_lineno, qualname), ``.unit``;
-        with the children's that collect_children() gathered, tagged by process."""
+        own and counted-once times in ``.columns`` (see LineStats.own_timings), the seconds
+        profiled in ``.meta["profiled"]``; with the children's that collect_children()
+        gathered, tagged by process."""
         from ._gather import fold
 
         stats = self._own_stats()
@@ -374,25 +393,34 @@ class LineProfiler:
 
     def _own_stats(self) -> LineStats:
         """What this process counted (get_stats without the children)."""
-        timings: dict = {}
-        for code, lines in self._engine.get_stats():
+        rows: dict = {}  # key -> {lineno: [hits, time, own, outer]}
+        seen: set = set()
+        for code, lines in self._engine.get_stats(extended=True):
             key = self.key_for(code)
-            if key in timings and lines:
-                # Two code objects with one identity (a module reloaded): sum them.
-                merged = {ln: (h, t) for ln, h, t in timings[key]}
-                for ln, h, t in lines:
-                    h0, t0 = merged.get(ln, (0, 0))
-                    merged[ln] = (h0 + h, t0 + t)
-                lines = sorted((ln, h, t) for ln, (h, t) in merged.items())
-            elif key in timings:
+            if key in seen and not lines:
                 continue
-            timings[key] = lines
-        if not self.memory:
-            return LineStats(timings, 1e-9, default_meta())
-        from .memory import memory_columns
+            seen.add(key)
+            # Two code objects with one identity (a module reloaded) sum into one.
+            acc = rows.setdefault(key, {})
+            for ln, *values in lines:
+                acc[ln] = [a + b for a, b in zip(acc.get(ln, (0, 0, 0, 0)), values)]
+        timings = {key: [(ln, v[0], v[1]) for ln, v in sorted(acc.items())]
+                   for key, acc in rows.items()}
+        columns = {name: {key: {ln: v[i] for ln, v in acc.items()} for key, acc in rows.items()}
+                   for name, i in ((OWN, 2), (OUTER, 3))}
+        meta = default_meta()
+        meta["profiled"] = repr(self._engine.profiled_ns / 1e9)
+        if self._engine.event_cost_ns:
+            meta["event_cost_ns"] = (f"{self._engine.event_cost_ns:.1f}, past line 256 "
+                                     f"{self._engine.event_cost_far_ns:.1f}")
+        types = dict(TIME_COLUMNS)
+        if self.memory:
+            from .memory import memory_columns
 
-        columns, types = memory_columns(self._engine.get_memory(), self.key_for, timings)
-        return LineStats(timings, 1e-9, default_meta(), columns=columns, column_types=types)
+            more, more_types = memory_columns(self._engine.get_memory(), self.key_for, timings)
+            columns.update(more)
+            types.update(more_types)
+        return LineStats(timings, 1e-9, meta, columns=columns, column_types=types)
 
     def key_for(self, code: types.CodeType) -> tuple:
         """The key ``(filename, first_lineno, qualname)`` under which `code`'s results
@@ -437,7 +465,8 @@ class LineProfiler:
         dump_stats(self.get_stats(), filename)
 
     def reset_stats(self) -> None:
-        """Zeroes every count (the children's collected too), keeping the functions."""
+        """Zeroes every count and the seconds profiled (the children's collected too),
+        keeping the functions."""
         self._engine.reset()
         self._children = []
 

@@ -17,7 +17,8 @@ __all__ = ["RUN_FIELDS", "PROCESS_ROLES", "default_meta", "default_run", "run_fr
 _STARTED = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 # The fields of a run record (docs/results-format.md, "Runs"), all str.
-RUN_FIELDS = ("pid", "host", "python", "implementation", "command", "started", "linewise")
+RUN_FIELDS = ("pid", "host", "python", "implementation", "command", "started", "linewise",
+              "profiled", "event_cost_ns")
 
 
 def default_meta() -> dict:
@@ -59,7 +60,7 @@ def run_from_meta(meta: dict) -> dict:
     has, str values only."""
     names = {"pid": "pid", "host": "host", "python": "python",
              "implementation": "implementation", "started": "created",
-             "linewise": "linewise"}
+             "linewise": "linewise", "profiled": "profiled", "event_cost_ns": "event_cost_ns"}
     run = {field: meta[key] for field, key in names.items() if isinstance(meta.get(key), str)}
     command = meta.get("command", meta.get("argv"))
     if isinstance(command, str):

@@ -4,9 +4,16 @@ Saving and loading them as .lw files is linewise.store's.
 """
 from __future__ import annotations
 
-__all__ = ["LineStats", "FunctionStats", "ResultsError"]
+__all__ = ["LineStats", "FunctionStats", "ResultsError", "OWN", "OUTER", "TIME_COLUMNS"]
 
 Key = tuple  # (filename, first_lineno, qualified_name)
+
+# The engine's two time columns beyond line_profiler's, in `unit` like the times:
+#   own_time    the line's time less the time of the profiled frames it started (callees)
+#   outer_time  the line's time when its frame was the outermost of its code on its
+#               thread, else 0: a function's sum counts each moment once (recursion)
+OWN, OUTER = "own_time", "outer_time"
+TIME_COLUMNS = {OWN: ("i64", "sum"), OUTER: ("i64", "sum")}
 
 
 class ResultsError(ValueError):
@@ -92,6 +99,39 @@ class LineStats:
         """Seconds spent in the function `key` (sum of its lines)."""
         return sum(t for _, _, t in self.timings.get(key, ())) * self.unit
 
+    @property
+    def own_timings(self):
+        """``timings``' shape with each line's own time (less its profiled callees') for
+        its time; None when the results do not have it (older files, line_profiler's)."""
+        own = self.columns.get(OWN)
+        if own is None:
+            return None
+        return {key: [(ln, hits, own.get(key, {}).get(ln, 0)) for ln, hits, _ in lines]
+                for key, lines in self.timings.items()}
+
+    def with_own_times(self) -> "LineStats":
+        """A copy whose timings hold each line's own time (for a report of own times);
+        itself when it has none."""
+        own = self.own_timings
+        if own is None:
+            return self
+        copy = LineStats(own, self.unit, self.meta, self.sources, self.sources_complete,
+                         self.runs, self.columns, self.column_types)
+        return copy
+
+    @property
+    def profiled(self):
+        """Seconds the results were profiled for (wall time, summed over their runs), or
+        None when a run does not say. Each function's counted-once total fits in it."""
+        runs = _runs_of(self)
+        try:
+            seconds = [float(run["profiled"]) for run in runs]
+        except (KeyError, ValueError, TypeError):
+            return None
+        if not seconds or not all(0.0 <= x < 1e12 for x in seconds):  # nan, inf, < 0
+            return None
+        return sum(seconds)
+
     def __add__(self, other):
         """Sums two results line by line, in the finer of the two units.
 
@@ -123,7 +163,7 @@ class LineStats:
         sources = {**other.sources, **self.sources}
         meta = dict(self.meta)
         meta["merged"] = str(_merged_count(self) + _merged_count(other))
-        column_types, columns = _merge_columns(self, other)
+        column_types, columns = _merge_columns(self, other, unit)
         return LineStats(timings, unit, meta, sources,
                          self.sources_complete or other.sources_complete,
                          runs=_runs_of(self) + _runs_of(other), columns=columns,
@@ -144,7 +184,8 @@ class LineStats:
     def function(self, key) -> "FunctionStats":
         """The FunctionStats of the function `key` (KeyError if there is none)."""
         return FunctionStats(key, self.timings[key], self.unit, self.sources.get(key),
-                             self.sources_complete)
+                             self.sources_complete, self.columns.get(OWN, {}).get(key),
+                             self.columns.get(OUTER, {}).get(key))
 
     def functions(self) -> list:
         """[FunctionStats], one per function, in the order of ``timings``."""
@@ -153,15 +194,15 @@ class LineStats:
     def select(self, top=None, skip_zero=False, sort=False) -> list:
         """The functions a report shows, as [FunctionStats]:
 
-        top: only the `top` functions with the most time (ties: the first in the
-        results), kept in their order; skip_zero: without the functions never run (no
-        hits; applied after top, as -t/--top then --skip-zero); sort: False keeps the
-        order of the results, True or "longest" orders by total time, longest first,
+        top: only the `top` functions with the most time (counted once: ``once``; ties:
+        the first in the results), kept in their order; skip_zero: without the functions
+        never run (no hits; applied after top, as -t/--top then --skip-zero); sort: False
+        keeps the order of the results, True or "longest" orders by that time, longest first,
         "shortest" shortest first (line_profiler's --sort); ties keep their order.
         """
         chosen = self.functions()
         if top is not None and len(chosen) > top:
-            hottest = {id(f) for f in sorted(chosen, key=lambda f: f.total,
+            hottest = {id(f) for f in sorted(chosen, key=lambda f: f.once,
                                              reverse=True)[:max(0, top)]}
             chosen = [f for f in chosen if id(f) in hottest]
         if skip_zero:
@@ -171,9 +212,9 @@ class LineStats:
                 raise ValueError(f"sort must be False, True, 'longest' or 'shortest', "
                                  f"not {sort!r}")
             if sort == "shortest":
-                chosen.sort(key=lambda f: f.total)
+                chosen.sort(key=lambda f: f.once)
             else:
-                chosen.sort(key=lambda f: -f.total)
+                chosen.sort(key=lambda f: -f.once)
         return chosen
 
 
@@ -189,16 +230,25 @@ class FunctionStats:
     their hits. (Results from the profiler or a file never repeat a line; the text table
     alone, to stay line_profiler's, counts each row of a hand-made one.) ``source``: the source lines saved
     with the results (from first_lineno on), or None; source_lines() adds the file's.
+
+    ``own`` ``{lineno: own time}`` and ``outer`` ``{lineno: counted-once time}`` (see
+    OWN, OUTER), or None for results without them; ``once`` is the function's total
+    counting each moment once (the sum of ``outer``; ``total`` when unknown), what
+    everything that ranks or sums functions uses; ``own_total`` the sum of ``own``.
     """
 
-    __slots__ = ("key", "rows", "unit", "source", "sources_complete", "_lines")
+    __slots__ = ("key", "rows", "unit", "source", "sources_complete", "own", "outer",
+                 "_lines")
 
-    def __init__(self, key, rows, unit, source=None, sources_complete=False):
+    def __init__(self, key, rows, unit, source=None, sources_complete=False, own=None,
+                 outer=None):
         self.key = tuple(key)
         self.rows = rows
         self.unit = unit
         self.source = source
         self.sources_complete = sources_complete
+        self.own = own
+        self.outer = outer
         self._lines = None
 
     def __repr__(self):
@@ -233,6 +283,22 @@ class FunctionStats:
     @property
     def hits(self) -> int:
         return sum(hits for hits, _ in self.lines.values())
+
+    @property
+    def once(self):
+        if self.outer is None:
+            return self.total
+        return sum(self.outer.get(ln, 0) for ln in self.lines)
+
+    @property
+    def once_time(self) -> float:
+        return self.once * self.unit
+
+    @property
+    def own_total(self):
+        if self.own is None:
+            return self.total
+        return sum(self.own.get(ln, 0) for ln in self.lines)
 
     def source_lines(self, from_disk=None):
         """Its linewise.source.Source: the saved lines, or the file's when from_disk
@@ -271,10 +337,11 @@ def _runs_of(stats) -> list:
     return [run] if run else []
 
 
-def _merge_columns(a, b):
+def _merge_columns(a, b, unit):
     """The extra columns of a + b, line by line by each column's declared merge (sum or
-    max); (column_types, columns). Raises ResultsError when the two declare a column
-    differently or a sum leaves the column's type."""
+    max), the time columns (TIME_COLUMNS) in `unit`; (column_types, columns). Raises
+    ResultsError when the two declare a column differently or a sum leaves the column's
+    type."""
     types = dict(a.column_types)
     for name, decl in b.column_types.items():
         if types.setdefault(name, decl) != decl:
@@ -287,7 +354,13 @@ def _merge_columns(a, b):
         for stats in (a, b):
             for key, values in stats.columns.get(name, {}).items():
                 into = acc.setdefault(key, {})
+                scale = stats.unit / unit if name in TIME_COLUMNS else 1.0
                 for lineno, value in values.items():
+                    if scale != 1.0:
+                        try:
+                            value = round(value * scale)
+                        except (OverflowError, ValueError):
+                            _overflow(name, key, lineno)
                     if lineno in into:
                         value = max(into[lineno], value) if merge == "max" else into[lineno] + value
                     if not lo <= value <= hi:

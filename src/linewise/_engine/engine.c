@@ -207,6 +207,9 @@ engine_enable(EngineObject *self)
     if (engine_memory_on(self, st) < 0) {
         return -1;  /* armed but off: the next enable or disable sorts it out */
     }
+    if (!self->enabled) {
+        self->enabled_since = lw_timer_now();
+    }
     self->enabled = 1;
     return 0;
 }
@@ -218,6 +221,9 @@ static int
 engine_disable(EngineObject *self, int keep_armed)
 {
     lw_state *st = lw_get_state(self->module);
+    if (self->enabled) {
+        self->profiled += lw_timer_now() - self->enabled_since;
+    }
     int status = engine_memory_off(self, st);
     self->enabled = 0;
     if (keep_armed && st->ops->keeps_armed) {
@@ -418,12 +424,19 @@ Engine_get_armed(EngineObject *self, void *Py_UNUSED(closure))
 }
 
 PyDoc_STRVAR(get_stats_doc,
-"get_stats() -> list of (code, [(lineno, hits, time_ns), ...])\n\n"
-"Every watched code object with the lines that ran, times in nanoseconds.");
+"get_stats(extended=False) -> list of (code, [(lineno, hits, time_ns), ...])\n\n"
+"Every watched code object with the lines that ran, times in nanoseconds. extended:\n"
+"rows (lineno, hits, time_ns, own_ns, outer_ns): own time leaves out profiled callees;\n"
+"outer time is charged in the outermost frame of the code only (events.h).");
 
 static PyObject *
-Engine_get_stats(EngineObject *self, PyObject *Py_UNUSED(ignored))
+Engine_get_stats(EngineObject *self, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"extended", NULL};
+    int extended = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:get_stats", kwlist, &extended)) {
+        return NULL;
+    }
     lw_state *st = lw_get_state(self->module);
     double ns_per_tick = lw_timer_ns_per_tick();
     PyObject *result = PyList_New(0);  /* owned */
@@ -446,7 +459,16 @@ Engine_get_stats(EngineObject *self, PyObject *Py_UNUSED(ignored))
                 continue;
             }
             long long ns = (long long)((double)ls->ticks * ns_per_tick + 0.5);
-            item = Py_BuildValue("(iKL)", e->first_line + j, (unsigned long long)ls->hits, ns);
+            if (extended) {
+                long long own = (long long)((double)ls->own * ns_per_tick + 0.5);
+                long long outer = (long long)((double)ls->outer * ns_per_tick + 0.5);
+                item = Py_BuildValue("(iKLLL)", e->first_line + j, (unsigned long long)ls->hits,
+                                     ns, own, outer);
+            }
+            else {
+                item = Py_BuildValue("(iKL)", e->first_line + j, (unsigned long long)ls->hits,
+                                     ns);
+            }
             if (item == NULL || PyList_Append(lines, item) < 0) {
                 goto error;
             }
@@ -527,6 +549,70 @@ static PyObject *
 Engine_get_memory_on(EngineObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->memory);
+
+PyDoc_STRVAR(calibrate_doc,
+"calibrate(func, arg, repeats) -> float\n\n"
+"The cost of one event in nanoseconds, timed on the real hook path: func(arg), whose code\n"
+"is this engine's only one, is called `repeats` times unprofiled and as many profiled,\n"
+"interleaved; the difference of the fastest of each, over the events one profiled call\n"
+"fires (its hits, its start and its return). The counts are zeroed afterwards.");
+
+/* Calls func(arg) and returns the ticks it took, or -1 with an exception. */
+static int64_t
+timed_call(PyObject *func, PyObject *arg)
+{
+    int64_t t0 = lw_timer_now();
+    PyObject *result = PyObject_CallOneArg(func, arg);  /* owned */
+    int64_t t1 = lw_timer_now();
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return t1 - t0;
+}
+
+static PyObject *
+Engine_calibrate(EngineObject *self, PyObject *args)
+{
+    PyObject *func, *arg;  /* borrowed */
+    int repeats;
+    if (!PyArg_ParseTuple(args, "OOi:calibrate", &func, &arg, &repeats)) {
+        return NULL;
+    }
+    if (self->enabled || repeats < 1 || PyList_GET_SIZE(self->codes) != 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "calibrate() needs a disabled engine holding one code, repeats >= 1");
+        return NULL;
+    }
+    lw_state *st = lw_get_state(self->module);
+    int64_t bare = INT64_MAX, profiled = INT64_MAX;
+    for (int i = 0; i < repeats; i++) {
+        int64_t t = timed_call(func, arg);
+        if (t < 0) {
+            return NULL;
+        }
+        bare = t < bare ? t : bare;
+        if (engine_enable(self) < 0) {
+            return NULL;
+        }
+        t = timed_call(func, arg);
+        if (engine_disable(self, 0) < 0 || t < 0) {
+            return NULL;
+        }
+        profiled = t < profiled ? t : profiled;
+    }
+    CodeEntry *e = lw_code_entry(st->extra_index, PyList_GET_ITEM(self->codes, 0));
+    LineSlot *slot = e ? lw_entry_slot(e, self) : NULL;
+    uint64_t hits = 0;
+    for (int j = 0; slot != NULL && j < e->n_lines; j++) {
+        hits += slot->lines[j].hits;
+    }
+    if (slot != NULL) {
+        memset(slot->lines, 0, (size_t)e->n_lines * sizeof(LineStat));
+    }
+    double events = (double)hits / repeats + 2.0;  /* + its start and return */
+    double cost = profiled > bare ? (double)(profiled - bare) / events : 0.0;
+    return PyFloat_FromDouble(cost * lw_timer_ns_per_tick());
 }
 
 static PyObject *
@@ -543,6 +629,8 @@ Engine_reset(EngineObject *self, PyObject *Py_UNUSED(ignored))
             }
         }
     }
+    self->profiled = 0;
+    self->enabled_since = lw_timer_now();
     Py_RETURN_NONE;
 }
 
@@ -550,6 +638,71 @@ static PyObject *
 Engine_get_enabled(EngineObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->enabled);
+}
+
+static PyObject *
+Engine_get_profiled_ns(EngineObject *self, void *Py_UNUSED(closure))
+{
+    int64_t ticks = self->profiled;
+    if (self->enabled) {
+        ticks += lw_timer_now() - self->enabled_since;
+    }
+    return PyLong_FromLongLong((long long)((double)ticks * lw_timer_ns_per_tick() + 0.5));
+}
+
+static PyObject *
+Engine_get_event_cost_ns(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble((double)self->event_cost * lw_timer_ns_per_tick());
+}
+
+static PyObject *
+Engine_get_event_cost_far_ns(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble((double)self->event_cost_far * lw_timer_ns_per_tick());
+}
+
+/* Converts `value` (ns, 0 to 1e9) to ticks in *out. Returns 0, or -1 with an exception. */
+static int
+cost_ticks(PyObject *value, const char *name, int64_t *out)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete %s", name);
+        return -1;
+    }
+    double ns = PyFloat_AsDouble(value);
+    if (ns == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (!(ns >= 0.0 && ns < 1e9)) {
+        PyErr_Format(PyExc_ValueError, "%s must be from 0 to 1e9", name);
+        return -1;
+    }
+    *out = (int64_t)(ns / lw_timer_ns_per_tick() + 0.5);
+    return 0;
+}
+
+/* Setting the cost sets the far cost too (one figure for all code); set that after. */
+static int
+Engine_set_event_cost_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int64_t ticks;
+    if (cost_ticks(value, "event_cost_ns", &ticks) < 0) {
+        return -1;
+    }
+    self->event_cost = self->event_cost_far = ticks;
+    return 0;
+}
+
+static int
+Engine_set_event_cost_far_ns(EngineObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int64_t ticks;
+    if (cost_ticks(value, "event_cost_far_ns", &ticks) < 0) {
+        return -1;
+    }
+    self->event_cost_far = ticks;
+    return 0;
 }
 
 static PyObject *
@@ -570,10 +723,12 @@ static PyMethodDef Engine_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "disable_by_count(keep_armed=False): undoes one enable_by_count(); the last one\n"
      "disables (see disable())."},
-    {"get_stats", (PyCFunction)Engine_get_stats, METH_NOARGS, get_stats_doc},
+    {"get_stats", (PyCFunction)(void (*)(void))Engine_get_stats, METH_VARARGS | METH_KEYWORDS,
+     get_stats_doc},
     {"get_memory", (PyCFunction)Engine_get_memory, METH_NOARGS, get_memory_doc},
     {"reset", (PyCFunction)Engine_reset, METH_NOARGS, "Zero every count."},
     {"snapshot_into", lw_engine_snapshot_into, METH_O, LW_SNAPSHOT_INTO_DOC},
+    {"calibrate", (PyCFunction)Engine_calibrate, METH_VARARGS, calibrate_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -584,6 +739,13 @@ static PyGetSetDef Engine_getset[] = {
     {"armed", (getter)Engine_get_armed, NULL, "Whether the engine's code is instrumented.", NULL},
     {"memory", (getter)Engine_get_memory_on, NULL, "Whether the engine traces memory.", NULL},
     {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
+    {"profiled_ns", (getter)Engine_get_profiled_ns, NULL,
+     "Nanoseconds the engine has been counting (enabled) since creation or reset().", NULL},
+    {"event_cost_ns", (getter)Engine_get_event_cost_ns, (setter)Engine_set_event_cost_ns,
+     "Nanoseconds subtracted per event from the lines it ran in (0: no compensation).", NULL},
+    {"event_cost_far_ns", (getter)Engine_get_event_cost_far_ns,
+     (setter)Engine_set_event_cost_far_ns,
+     "The same for code reaching past line 256 (used while event_cost_ns is not 0).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -13,9 +13,10 @@
 #include "state.h"
 #include "timer.h"
 
-/* Adds `ticks` to `line` in every enabled engine's table for this code. */
+/* Adds an await's wait, `ticks`, to `line`'s time in every enabled engine's table for this
+ * code: the time only, not its own or counted-once time (other work runs meanwhile). */
 static inline void
-lw_charge(CodeEntry *e, int line, int64_t ticks)
+lw_charge_wait(CodeEntry *e, int line, int64_t ticks)
 {
     /* In unsigned arithmetic: any int line, even one CPython's own arithmetic wrapped
      * around, falls outside the table rather than overflowing the subtraction. */
@@ -30,25 +31,65 @@ lw_charge(CodeEntry *e, int line, int64_t ticks)
     }
 }
 
-/* Charges the previous line of the frame and counts a hit on `line`. */
-static inline void
-lw_charge_and_hit(CodeEntry *e, int prev_line, int64_t ticks, int line)
+/* The highest line number CPython keeps as a cached small int (EngineObject.event_cost_far). */
+#define LW_SMALL_LINE 256
+
+/* `ticks` less `events` events' calibrated cost, never below zero. */
+static inline int64_t
+lw_compensated(int64_t ticks, uint64_t events, int64_t cost)
 {
-    unsigned int prev = (unsigned int)prev_line - (unsigned int)e->first_line;  /* as above */
-    unsigned int cur = (unsigned int)line - (unsigned int)e->first_line;
+    int64_t overhead = (int64_t)events * cost;
+    return ticks > overhead ? ticks - overhead : 0;
+}
+
+/* Charges the line the frame `r` has been on since r->last_time, up to `now`, to every
+ * enabled engine, and counts a hit on `hit_line` (0: none). The line gets its time (with
+ * its callees', line_profiler's meaning), its own time (less the time of the profiled
+ * frames pushed above r meanwhile) and, when r is the outermost frame of its code, its
+ * counted-once time. An engine with an event cost subtracts the events that fired
+ * meanwhile (ThreadStack.events, counted like the clock) times that cost from each. */
+static inline void
+lw_charge_span(CodeEntry *e, ThreadStack *ts, FrameRec *r, int hit_line, int64_t now)
+{
+    unsigned int prev = (unsigned int)r->last_line - (unsigned int)e->first_line;  /* as above */
+    unsigned int cur = (unsigned int)hit_line - (unsigned int)e->first_line;
     unsigned int n = (unsigned int)e->n_lines;
+    int64_t ticks = now - r->last_time;
+    int64_t own = ticks - r->child;
+    uint64_t events = ts->events - r->last_events;
+    uint64_t own_events = events - r->child_events;
+    int outer = r->flags & LW_REC_OUTER;
+    if (own < 0) {
+        own = 0;
+    }
     for (int i = 0; i < e->n_slots; i++) {
         LineSlot *slot = &e->slots[i];
         if (!slot->engine->enabled) {
             continue;
         }
         if (prev < n) {
-            slot->lines[prev].ticks += ticks;
+            LineStat *ls = &slot->lines[prev];
+            int64_t cost = slot->engine->event_cost;
+            int64_t t = ticks, o = own;
+            if (LW_UNLIKELY(cost != 0)) {
+                if (e->first_line + e->n_lines > LW_SMALL_LINE + 1) {
+                    cost = slot->engine->event_cost_far;
+                }
+                t = lw_compensated(ticks, events, cost);
+                o = lw_compensated(own, own_events, cost);
+            }
+            ls->ticks += t;
+            ls->own += o;
+            if (outer) {
+                ls->outer += t;
+            }
         }
         if (cur < n) {
             slot->lines[cur].hits++;
         }
     }
+    r->child = 0;
+    r->child_events = 0;
 }
 
 /* The stack of the thread `tstate`, emptied first if it predates the backend's last start. */
@@ -89,7 +130,53 @@ lw_push(lw_state *st, ThreadStack *ts, void *key, CodeEntry *e, int line, int64_
     if (LW_UNLIKELY(st->mem_engines)) {
         lw_mem_begin(&r->mem);
     }
+    r->start = now;
+    r->child = 0;
+    r->last_events = ts->events;
+    r->start_events = ts->events;
+    r->child_events = 0;
     return r;
+}
+
+/* Marks `r`, just pushed, LW_REC_OUTER when no record of its code is below it. The code's
+ * hint (where its outer record was last pushed) answers in O(1) on the thread that set
+ * it: a live record of the code at that index proves one below; any other content means
+ * none (every live record of the code sits above the lowest, which set the hint). Only
+ * when another thread set it (the same code running on two threads) is the stack
+ * searched, down to the nearest record of the code. */
+static inline void
+lw_mark_outer(ThreadStack *ts, FrameRec *r, CodeEntry *e)
+{
+    int pos = (int)(r - ts->recs);
+    if (LW_LIKELY(e->outer_stack == (void *)ts)) {
+        int p = e->outer_pos;
+        if (p < pos && ts->recs[p].entry == e) {
+            return;
+        }
+    }
+    else if (e->outer_stack != NULL) {
+        for (int i = pos - 1; i >= 0; i--) {
+            if (ts->recs[i].entry == e) {
+                return;
+            }
+        }
+    }
+    r->flags |= LW_REC_OUTER;
+    e->outer_stack = (void *)ts;
+    e->outer_pos = pos;
+}
+
+/* Pops `r` and everything above it; its time since it was pushed is the time of a profiled
+ * callee to the record below (whose line it ran in). */
+static inline void
+lw_pop(ThreadStack *ts, FrameRec *r, int64_t now)
+{
+    ts->size = (int)(r - ts->recs);
+    if (ts->size > 0) {
+        FrameRec *below = r - 1;
+        below->child += now - r->start;
+        below->child_events += ts->events - r->start_events;
+    }
 }
 
 /* The record of the frame `key`, dropping records above it (frames that left unseen);
@@ -120,9 +207,13 @@ lw_on_start(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_
         Suspended gone;
         (void)lw_suspend_take(&st->suspended, key, &gone);
     }
+    ts->events++;
     /* No search for a stale record with this key: that would make deep recursion
      * quadratic, and the new record on top is what every later look-up finds first. */
-    (void)lw_push(st, ts, key, e, 0, now);
+    FrameRec *r = lw_push(st, ts, key, e, 0, now);
+    if (r != NULL) {
+        lw_mark_outer(ts, r, e);
+    }
 }
 
 /* A profiled frame reaches a new line. */
@@ -130,6 +221,7 @@ static inline void
 lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int line, int64_t now)
 {
     ThreadStack *ts = lw_stack(st, tstate);
+    ts->events++;
     FrameRec *r = lw_find(ts, key);
     if (LW_UNLIKELY(r == NULL || r->entry != e)) {
         /* Enabled while this frame was running, or the address was reused unseen. */
@@ -140,13 +232,21 @@ lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int lin
         if (r == NULL) {
             return;
         }
+        lw_mark_outer(ts, r, e);
     }
     if (LW_UNLIKELY(st->mem_engines)) {
         lw_mem_line(e, &r->mem, r->last_line);
     }
-    lw_charge_and_hit(e, r->last_line, now - r->last_time, line);
+    if (LW_UNLIKELY(r->last_line == 0)) {
+        /* Its first line: the time since the frame started (the call's setup) stays its
+         * caller's own time, as it is the caller line's time; the callee starts now. */
+        r->start = now;
+        r->start_events = ts->events;
+    }
+    lw_charge_span(e, ts, r, line, now);
     r->last_line = line;
     r->last_time = now;
+    r->last_events = ts->events;
 }
 
 /* A profiled frame returns or is left by an exception. */
@@ -154,15 +254,16 @@ static inline void
 lw_on_exit(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t now)
 {
     ThreadStack *ts = lw_stack(st, tstate);
+    ts->events++;
     FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
     }
-    lw_charge(e, r->last_line, now - r->last_time);
+    lw_charge_span(e, ts, r, 0, now);
     if (LW_UNLIKELY(st->mem_engines)) {
         lw_mem_end(e, &r->mem, r->last_line);
     }
-    ts->size = (int)(r - ts->recs);
+    lw_pop(ts, r, now);
 }
 
 /* A profiled generator or coroutine frame suspends; `awaiting` when the suspension is an
@@ -171,16 +272,18 @@ static inline void
 lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int awaiting, int64_t now)
 {
     ThreadStack *ts = lw_stack(st, tstate);
+    ts->events++;
     FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
     }
-    lw_charge(e, r->last_line, now - r->last_time);
+    lw_charge_span(e, ts, r, 0, now);
     if (LW_UNLIKELY(st->mem_engines)) {
         lw_mem_end(e, &r->mem, r->last_line);  /* what runs while suspended is not its */
     }
-    lw_suspend_put(&st->suspended, key, e, r->last_line, r->flags, awaiting ? now : -1);
-    ts->size = (int)(r - ts->recs);
+    lw_suspend_put(&st->suspended, key, e, r->last_line, r->flags & ~LW_REC_OUTER,
+                   awaiting ? now : -1);
+    lw_pop(ts, r, now);
 }
 
 /* A profiled generator or coroutine frame resumes (after next/send/throw or an await). */
@@ -188,18 +291,20 @@ static inline void
 lw_on_resume(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t now)
 {
     ThreadStack *ts = lw_stack(st, tstate);
+    ts->events++;
     Suspended s;
     int line = 0, flags = 0;
     if (st->suspended.used && lw_suspend_take(&st->suspended, key, &s) && s.entry == e) {
         line = s.line;
         flags = s.flags;
         if (s.wait_start >= 0) {
-            lw_charge(e, line, now - s.wait_start);
+            lw_charge_wait(e, line, now - s.wait_start);
         }
     }
     FrameRec *r = lw_push(st, ts, key, e, line, now);
     if (r != NULL) {
         r->flags = flags;
+        lw_mark_outer(ts, r, e);
     }
 }
 

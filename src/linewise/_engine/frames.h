@@ -27,17 +27,27 @@ typedef struct {
     int flags;                 /* LW_REC_* */
     int64_t last_time;         /* timer ticks */
     MemRec mem;                /* memory.h: set and read only while memory is traced */
+    int64_t start;             /* ticks when it was pushed (started or resumed) */
+    int64_t child;             /* ticks of profiled frames above it since last_time */
+    uint64_t last_events;      /* ThreadStack.events at last_time */
+    uint64_t start_events;     /* ThreadStack.events when it was pushed */
+    uint64_t child_events;     /* events inside profiled frames above it since last_time */
 } FrameRec;
 
 /* The legacy backend's chained tracer switched line events off in this frame (which
  * linewise switched back on): its LINE events are not passed on. */
 #define LW_REC_CHAIN_QUIET 1
+/* No other record of its code was below it when pushed: its lines' time is the function's
+ * counted-once total (LineStat.outer). */
+#define LW_REC_OUTER 2
 
 typedef struct {
     FrameRec *recs;    /* owned (raw allocator), cap long */
     int size;
     int cap;
     uint64_t epoch;    /* lw_state.epoch when last used; older means stale */
+    uint64_t events;   /* profiled events seen on this thread: a clock overhead
+                          compensation reads like the timer (events.h) */
 } ThreadStack;
 
 /* This thread's stack. Plain C thread-local: found without the interpreter's help. */

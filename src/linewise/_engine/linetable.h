@@ -19,6 +19,9 @@ struct MemLine;
 typedef struct {
     uint64_t hits;
     int64_t ticks;   /* timer ticks charged to the line, see timer.h */
+    int64_t own;     /* ticks minus those inside profiled frames it started (callees) */
+    int64_t outer;   /* ticks charged while its frame was the outermost of its code on
+                        its thread: summed over a function's lines, each moment once */
 } LineStat;
 
 typedef struct {
@@ -46,6 +49,10 @@ typedef struct CodeEntry {
     int n_slots;
     int cap_slots;
     LineSlot *slots;         /* owned */
+    /* Where the outermost frame of this code sits on a thread's stack, as last pushed
+     * (events.h lw_mark_outer): a hint checked against that stack, never trusted. */
+    void *outer_stack;       /* the ThreadStack, compared only */
+    int outer_pos;           /* index of that record */
     /* Legacy backend only: byte offsets (/2) that are YIELD_VALUE or a resuming RESUME, to
      * tell a yield from a return and a resume from a start (3.11+: no frame state in API). */
     Py_ssize_t n_yield_map;

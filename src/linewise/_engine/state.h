@@ -93,6 +93,13 @@ typedef struct EngineObject {
                            disabled with keep_armed stays armed, so that the next enable
                            (a decorated function's next call) costs a flag write instead of
                            re-instrumenting; events then reach it but are not counted. */
+    int64_t event_cost; /* ticks subtracted from a line per event while it ran (overhead
+                           compensation), or 0: set from Python, read on every charge */
+    int64_t event_cost_far;  /* the same for code reaching past line 256: its line numbers
+                           are not cached small ints, so on sys.monitoring each LINE event
+                           allocates one (a measurable part of the cost) */
+    int64_t enabled_since;  /* ticks when counting last went on (valid while enabled) */
+    int64_t profiled;   /* ticks counted over the closed enabled spans */
     PyObject *codes;    /* owned list of the code objects registered here (kept alive) */
     PyObject *module;   /* owned: the module whose state holds the backend */
 } EngineObject;

@@ -31,7 +31,8 @@ builtins, kernprof's convention; `from linewise import profile` works too) or wi
 EPILOG = """\
 Options after the program name belong to the program. Settings can also come from
 [tool.linewise] in the nearest pyproject.toml (or linewise.toml): output, view, quiet,
-unit, skip-zero, summary, sort, top, prof-mod, prof-imports, setup, output-interval; flags
+unit, skip-zero, summary, sort, top, prof-mod, prof-imports, compensate, setup,
+output-interval; flags
 win. Without [tool.linewise], a pyproject.toml's [tool.line_profiler.kernprof] is read
 (said on stderr). kernprof's spellings work: -l, -lb (-b alone, kernprof's cProfile mode,
 is refused), -p a,b, -i, --outfile, --summarize, -r/--rich, -V.
@@ -242,7 +243,8 @@ def _profiler_for(settings):
     from ..autoprofile import AutoProfile, TargetError, resolve_target
     from ..profiler import LineProfiler
 
-    profiler = LineProfiler(memory=settings.get("memory"))
+    profiler = LineProfiler(memory=settings.get("memory"),
+                            compensate=settings.flag("compensate"))
     auto = AutoProfile(profiler)
     base = settings.config.directory if settings.from_config("prof-mod") else None
     for text in prof_mod_targets(settings.get("prof-mod") or (), base):

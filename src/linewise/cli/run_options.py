@@ -37,6 +37,10 @@ def add_options(parser):
                              "multiprocessing and concurrent.futures pools, joblib, "
                              "subprocesses running Python) and merge their results "
                              "(default: on; --no-children for this process only)")
+    parser.add_argument("--compensate", action=argparse.BooleanOptionalAction,
+                        help="subtract the profiler's own cost from each line's time: one "
+                             "event's cost, calibrated at start-up on this machine (shown "
+                             "in the report), times the events that fired while it ran")
     parser.add_argument("-s", "--setup", metavar="CODE",
                         help="Python code (or a .py file) to run first, not profiled")
     parser.add_argument("-i", "--output-interval", metavar="SECONDS", nargs="?",

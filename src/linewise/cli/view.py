@@ -27,6 +27,9 @@ class View(Command):
                             help="also show the functions that never ran (left out by "
                                  "default from the HTML page, and from the text report "
                                  f"of more than {AUTO_SKIP_ZERO} functions)")
+        parser.add_argument("--own-time", action="store_true",
+                            help="the tables show each line's own time (less the profiled "
+                                 "functions it called) instead of its time")
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--html", metavar="OUT",
                             help="write the report as one self-contained HTML page to OUT")
@@ -120,6 +123,8 @@ class View(Command):
                 from ..reports.color import TerminalPainter, use_color
 
                 painter = TerminalPainter() if use_color(sys.stdout, opts.color) else None
+                if opts.own_time:
+                    stats = stats.with_own_times()
                 print_report(stats, sys.stdout, unit=unit, skip_zero=skip_zero,
                              summary=settings.flag("summary"), sort=settings.flag("sort"),
                              top=top, painter=painter, from_disk=from_disk)

@@ -232,8 +232,9 @@ def _diff_function(before, after, bkey, akey, from_disk=True) -> FunctionDiff:
     blines, btimed = _side(before, bkey, from_disk)
     alines, atimed = _side(after, akey, from_disk)
     result = FunctionDiff((akey or bkey)[2], bkey, akey)
-    result.before_total = sum(t for _, t in btimed.values())
-    result.after_total = sum(t for _, t in atimed.values())
+    # Counted once (FunctionStats.once): recursion does not multiply a function's total.
+    result.before_total = before.function(bkey).once_time if bkey is not None else 0.0
+    result.after_total = after.function(akey).once_time if akey is not None else 0.0
     bfirst = bkey[1] if bkey else 0
     afirst = akey[1] if akey else 0
     rows = []

@@ -152,11 +152,18 @@ def _summary(items) -> str:
     return "".join(parts)
 
 
-def _page(kind, title, heading, summary, overview, functions, data=None) -> str:
+#: The toolbar's switch between each line's time and its own time (report.js).
+OWN_SWITCH = ('<button type="button" id="own-switch" aria-pressed="false" title="Own time: '
+              'a line\'s time less that of the profiled functions it called">'
+              'Show own time</button>')
+
+
+def _page(kind, title, heading, summary, overview, functions, data=None, switch="") -> str:
     return fill(PAGE, {
         "generator": _e(_generator()), "title": _e(title), "heading": _e(heading),
         "kind": kind, "css": CSS, "script": SCRIPT, "summary": summary,
         "overview": overview, "functions": functions, "data": _data_block(data or {}),
+        "switch": switch,
     })
 
 
@@ -194,9 +201,14 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     memory = mem.memory_by_key(stats)  # None: no memory columns
     selected = stats.select(top=top, skip_zero=skip_zero)
     never_ran = 0 if show_all else sum(1 for func in selected if not func.hits)
-    totals = [(func.total_time, func) for func in selected if show_all or func.hits]
+    # Functions by their counted-once totals (FunctionStats.once), as shares of the
+    # seconds profiled (the run's wall time): the shares add up to at most 100 % but for
+    # threads. Results that do not record those: the line_profiler sums, of their sum.
+    totals = [(func.once_time, func) for func in selected if show_all or func.hits]
     del selected
-    grand = sum(total for total, _ in totals)
+    profiled = stats.profiled
+    grand = profiled if profiled else sum(total for total, _ in totals)
+    has_own = stats.own_timings is not None
     files = {func.filename for _, func in totals}
     count = len(totals)
 
@@ -216,9 +228,10 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     omitted = count - len(functions)
 
     ids = {func.key: f"f{i}" for i, (func, _total) in enumerate(functions, 1)}
+    # The hottest lines by own time when known (a line's time holds its callees').
     hottest = heapq.nlargest(TOP_LINES, ((t * unit, func, lineno, hits)
                                          for func, _total in functions
-                                         for lineno, (hits, t) in func.lines.items()
+                                         for lineno, (hits, t) in _line_times(func, has_own)
                                          if t * unit > 0),
                              key=lambda x: x[0])
 
@@ -226,11 +239,16 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     command = meta.get("command", meta.get("argv"))
     summary = _summary([
         ("Results", _t(label) if label else None),
-        ("Total time", f"{_e(format_seconds(grand))} in {count} function"
-                       f"{'s' if count != 1 else ''}, {len(files)} file"
-                       f"{'s' if len(files) != 1 else ''} "
-                       '<span class="note">(the sum of the functions\' times; a function\'s '
-                       'time includes the profiled functions it calls)</span>'),
+        ("Profiled" if profiled else "Total time",
+         f"{_e(format_seconds(grand))} in {count} function"
+         f"{'s' if count != 1 else ''}, {len(files)} file{'s' if len(files) != 1 else ''} "
+         + ('<span class="note">(wall time; a function\'s total counts each moment once, '
+            'with the profiled functions it calls, so its share is of the run)</span>'
+            if profiled else
+            '<span class="note">(the sum of the functions\' times; a function\'s '
+            'time includes the profiled functions it calls)</span>')),
+        ("Compensated", _e(f"{meta['event_cost_ns']} ns per event subtracted (calibrated)")
+         if meta.get("event_cost_ns") else None),
         ("Command", f'<code>{_t(command)}</code>' if command else None),
         ("Python", _t(" ".join(filter(None, [meta.get("implementation"),
                                               meta.get("python")]))) or None),
@@ -243,9 +261,10 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
         ("Never ran", _e(_never_ran_note(never_ran)) if never_ran else None),
     ])
 
+    of_all = "% of run" if profiled else "% of all"
     parts = ['<h2>Functions by total time</h2>',
              '<div class="scroll"><table class="overview"><thead><tr><th>#</th>'
-             '<th class="left">Function</th><th>Total</th><th>% of all</th>'
+             f'<th class="left">Function</th><th>Total</th><th>{of_all}</th>'
              '<th class="left"></th><th class="left">File</th></tr></thead><tbody>']
     for i, (func, total) in enumerate(functions, 1):
         key = func.key
@@ -260,7 +279,8 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     parts.append("</tbody></table></div>")
     if hottest:
         parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
-                  '<thead><tr><th>Time</th><th>% of all</th><th>Hits</th>'
+                  f'<thead><tr><th>{"Own time" if has_own else "Time"}</th><th>{of_all}</th>'
+                  '<th>Hits</th>'
                   '<th class="left">Function</th><th class="left">Line</th></tr></thead><tbody>']
         for t, func, lineno, hits in hottest:
             key = func.key
@@ -291,13 +311,21 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
                                            # the page's script renders only time rows
                                            lazy if memory is None else None,
                                            None if memory is None else
-                                           memory.get(func.key, {}))
+                                           memory.get(func.key, {}), of_all)
         body.append(html_text)
         rows_left -= rows
     data = {"lazy": lazy}
     if breakdown:
         data.update(_processes_data(breakdown, functions, ids, unit))
-    return _page("report", title, title, summary, overview, "\n".join(body), data)
+    return _page("report", title, title, summary, overview, "\n".join(body), data,
+                 OWN_SWITCH if has_own else "")
+
+
+def _line_times(func, own):
+    """(lineno, (hits, time)) of each line: its own time when `own`, else its time."""
+    if not own:
+        return func.lines.items()
+    return ((ln, (hits, (func.own or {}).get(ln, 0))) for ln, (hits, _) in func.lines.items())
 
 
 def _omitted_note(omitted, count, by) -> str:
@@ -324,7 +352,7 @@ _NO_SOURCE = {
 
 
 def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=None,
-                     memory=None):
+                     memory=None, of_all="% of all"):
     """(the function's <details>, how many line rows it has): at most max_rows. A
     collapsed one's rows go to lazy[fid] as data (see _row_data) when `lazy` is given:
     the page's script renders them when it is opened. memory: its {lineno: (alloc, net,
@@ -353,7 +381,7 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
            f'<summary><span class="fname">{_t(name)}</span>'
            f'<span class="floc">{_t(filename)}:{first}</span>'
            f'<span class="ftime" title="{_e(repr(total))} s">{_e(format_seconds(total))} '
-           f'<span class="note">({_pct(share)}% of all)</span></span>'
+           f'<span class="note">({_pct(share)}{_e(of_all[1:])})</span></span>'
            f'<span class="bar"><i style="width:{_width(share)}"></i></span>'
            + ("" if table is None else mem.html_summary(table.totals)) + '</summary>',
            note, '<div class="scroll"><table class="lines"><thead><tr><th>Line</th>'
@@ -361,7 +389,12 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
            '<th class="left">Heat</th>' + ("" if table is None else mem.html_heading())
            + '<th class="left">Source</th></tr></thead><tbody>']
     unit = func.unit
+    func_total = func.total_time
     timed = {lineno: (hits, t * unit) for lineno, (hits, t) in func.lines.items()}
+    own = {ln: t * unit for ln, t in func.own.items()} if func.own is not None else None
+    # Each line's percentage of the function: of its line_profiler total for the time,
+    # of the sum of own times for own time.
+    own_total = sum(own.get(ln, 0) for ln in timed) if own is not None else 0
     indent = _common_indent(texts or ())
     in_block = len(texts or ())
     for lineno, text in rows:
@@ -369,10 +402,13 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
         toks = tokens[index] if tokens and 0 <= index < in_block else None
         if 0 <= index < in_block:  # lines outside the block keep their indent
             text, toks = _dedent(text, toks, indent)
+        own_line = None if own is None else (own.get(lineno, 0), own_total)
         if deferred is not None:
-            deferred.append(_row_data(lineno, text, toks, timed.get(lineno), total))
+            deferred.append(_row_data(lineno, text, toks, timed.get(lineno), func_total,
+                                      own_line))
         else:
-            out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), total,
+            out.append(_report_row(fid, lineno, text, toks, timed.get(lineno), func_total,
+                                   own_line,
                                    "" if table is None else mem.html_cells(table, lineno)))
     if cut > 0:
         span = 6 if table is None else 10
@@ -382,22 +418,34 @@ def _report_function(func, total, grand, fid, open_, from_disk, max_rows, lazy=N
     return "".join(out), len(rows)
 
 
-def _report_row(fid, lineno, text, tokens, timing, total, memory_cells="") -> str:
-    cells = ["", "", "", ""]
+def _time_cells(hits, t, total):
+    """(time, per hit, percent, bar) cells of `t` seconds out of `total`, and the percent."""
+    percent = 100.0 * t / total if total else None
+    bar = (f'<span class="bar"><i style="width:{_width(percent)}"></i></span>'
+           if percent is not None else "")
+    return ([_e(format_seconds(t)), _e(format_seconds(t / hits)) if hits else "",
+             _pct(percent) if percent is not None else "", bar], percent)
+
+
+def _report_row(fid, lineno, text, tokens, timing, total, own=None,
+                memory_cells="") -> str:
+    """A line's row; `own`: (its own time, the function's sum of them), shown instead of
+    its time when the page's switch says so (report.js, .v-time and .v-own)."""
+    cells = ["", "", "", "", ""]
     percent = None
-    bar = ""
     if timing is not None:
         hits, t = timing
-        percent = 100.0 * t / total if total else None
-        cells = [str(hits), format_seconds(t),
-                 format_seconds(t / hits) if hits else "",
-                 _pct(percent) if percent is not None else ""]
-        if percent is not None:
-            bar = f'<span class="bar"><i style="width:{_width(percent)}"></i></span>'
+        times, percent = _time_cells(hits, t, total)
+        if own is not None:
+            own_times, _ = _time_cells(hits, own[0], own[1])
+            times = [f'<span class="v-time">{a}</span><span class="v-own">{b}</span>'
+                     for a, b in zip(times, own_times)]
+        cells = [_e(str(hits))] + times
+    bar = cells.pop()
     ran = timing is not None and timing[0] > 0
     classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
     cls = f' class="{classes}"' if classes else ""
-    num = "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
+    num = "".join(f'<td class="num">{c}</td>' for c in cells)
     return (f'<tr id="{fid}-L{lineno}"{cls}><td class="num">{lineno}</td>{num}'
             f'<td class="left">{bar}</td>{memory_cells}'
             f'<td class="src">{_code(text, tokens)}</td></tr>')
@@ -430,10 +478,11 @@ def _data_block(data) -> str:
     return f'<script type="application/json" id="lw-data">{text}</script>'
 
 
-def _row_data(lineno, text, tokens, timing, total) -> list:
+def _row_data(lineno, text, tokens, timing, total, own=None) -> list:
     """One line row as data: [lineno, classes, hits, time, per hit, % time, bar width,
     source], the cells as _report_row writes them; source: its text, or [[class, text],
-    ...] when highlighted (templates/lazy.js makes the same row of it)."""
+    ...] when highlighted (templates/lazy.js makes the same row of it). With `own` (as
+    _report_row's) a ninth item: [own time, per hit, % own time, bar width]."""
     cells = ["", "", "", ""]
     percent = None
     if timing is not None:
@@ -453,7 +502,14 @@ def _row_data(lineno, text, tokens, timing, total) -> list:
             else:
                 runs.append([cls, part])
         code = runs if any(cls for cls, _ in runs) else "".join(p for _, p in runs)
-    return [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
+    row = [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
+    if own is not None and timing is not None:
+        hits, (mine, of) = timing[0], own
+        share = 100.0 * mine / of if of else None
+        row.append([format_seconds(mine), format_seconds(mine / hits) if hits else "",
+                    _pct(share) if share is not None else "",
+                    _width(share) if share is not None else ""])
+    return row
 
 
 def _never_ran_note(n) -> str:

@@ -90,12 +90,17 @@ def _function(func, from_disk, breakdown=None, memory=None):
     if breakdown:
         for line in lines:
             line["processes"] = _line_processes(breakdown, func, line["line"], where)
+    if func.own is not None:
+        for line in lines:
+            line["own_time"] = _finite(func.own.get(line["line"], 0) * unit,
+                                       f"the own time of {where}, line {line['line']},")
     source = None if from_disk is None else func.source_lines(from_disk).block
     obj = {
         "name": func.name,
         "file": func.filename,
         "first_line": func.first_lineno,
         "total_time": _finite(total * unit, f"the total time of {where}"),
+        "once_time": _finite(func.once * unit, f"the counted-once time of {where}"),
         "hits": func.hits,
         "lines": lines,
         "source": None if source is None else [strip_line_end(s) for s in source],
@@ -104,6 +109,8 @@ def _function(func, from_disk, breakdown=None, memory=None):
         for line in lines:
             line.update(mem.json_fields(memory.get(line["line"], mem.ZERO)))
         obj.update(mem.json_fields(mem.function_totals(memory)))
+    if func.own is not None:
+        obj["own_time"] = _finite(func.own_total * unit, f"the own time of {where}")
     return obj
 
 
@@ -145,12 +152,15 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
     files: dict = {}
     for func in chosen:  # sums in ticks: no rounding piles up
         entry = files.setdefault(func.filename, {"path": func.filename, "total_time": 0,
-                                                 "functions": 0})
+                                                 "once_time": 0, "functions": 0})
         entry["total_time"] += func.total
+        entry["once_time"] += func.once
         entry["functions"] += 1
     for entry in files.values():
         entry["total_time"] = _finite(entry["total_time"] * unit,
                                       f"the total time of {visible(entry['path'])}")
+        entry["once_time"] = _finite(entry["once_time"] * unit,
+                                     f"the counted-once time of {visible(entry['path'])}")
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -162,8 +172,10 @@ def _document(stats, sort, from_disk, functions, top=None, skip_zero=False):
         "command": meta.get("command", meta.get("argv")),
         "meta": meta,
         "total_time": _finite(sum(func.total for func in chosen) * unit, "the total time"),
+        "once_time": _finite(sum(func.once for func in chosen) * unit, "the counted-once time"),
+        "profiled": stats.profiled,
         "processes": _processes(breakdown, unit),
-        "files": sorted(files.values(), key=lambda f: -f["total_time"]),
+        "files": sorted(files.values(), key=lambda f: -f["once_time"]),
         "functions": built,
     }
     return doc, chosen, from_disk, breakdown, memory

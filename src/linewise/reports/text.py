@@ -79,6 +79,11 @@ NOTES = {"missing": MISSING_FILE_NOTE, "not-read": NO_SOURCE_NOTE,
 SUMMARY_LINE = "{seconds:6.2f} seconds - {filename}:{lineno} - {name}\n"
 HIDDEN_NOTE = ("{hidden} function{s} that never ran not shown (of {count} profiled; -z is "
                "the default above {limit}: --no-skip-zero shows them)\n")
+#: After print_report's summary, when the results record it (the summary's seconds are
+#: then each function's counted-once total: FunctionStats.once).
+PROFILED_LINE = "{seconds:6.2f} seconds profiled (wall time; each function above counted once)\n"
+#: Under "Timer unit" when the times were compensated (LineProfiler(compensate=True)).
+COMPENSATED_LINE = "Compensated: {cost} ns per event subtracted (calibrated)\n\n"
 
 
 # --- the hook for decorated output -----------------------------------------------------
@@ -172,8 +177,12 @@ def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=
         skip_zero = len(stats.timings) > AUTO_SKIP_ZERO
         if skip_zero:
             hidden = sum(1 for func in functions if not any(h for _, h, _ in func.rows))
+    meta = getattr(stats, "meta", {}) or {}
+    cost = meta.get("event_cost_ns")
     _write_report(functions, stats.unit, unit, stream, skip_zero, True, summary, painter,
-                  from_disk, memory_by_key(stats))
+                  from_disk, memory_by_key(stats), once=True,
+                  compensated=cost if isinstance(cost, str) else None,
+                  profiled=getattr(stats, "profiled", None))
     if hidden:
         write(stream, (painter or _PLAIN).paint("note", HIDDEN_NOTE.format(
             hidden=hidden, s="s" if hidden != 1 else "", count=len(stats.timings),
@@ -181,12 +190,16 @@ def print_report(stats, stream, unit=None, skip_zero=False, summary=False, sort=
 
 
 def _write_report(functions, unit, output_unit, stream, stripzeros, details, summarize,
-                  painter, from_disk, memory=None):
+                  painter, from_disk, memory=None, once=False, compensated=None,
+                  profiled=None):
+    """once: the summary's seconds are counted-once totals, then the seconds `profiled`."""
     if stream is None:
         stream = sys.stdout
     paint = painter or _PLAIN
     shown_unit = unit if output_unit is None else output_unit
     write(stream, paint.paint("unit", "Timer unit: %g s\n\n" % shown_unit))
+    if compensated:
+        write(stream, paint.paint("unit", COMPENSATED_LINE.format(cost=visible(compensated))))
     if details:
         for func in functions:
             if stripzeros and not sum(hits for _, hits, _ in func.rows):
@@ -196,12 +209,14 @@ def _write_report(functions, unit, output_unit, stream, stripzeros, details, sum
     if summarize:
         # line_profiler's rule here: a function is left out when it took no time.
         for func in functions:
-            seconds = sum(time for _, _, time in func.rows) * unit
+            seconds = (func.once if once else sum(time for _, _, time in func.rows)) * unit
             if stripzeros and not seconds:
                 continue
             write(stream, paint.paint("summary", SUMMARY_LINE.format(
                 seconds=seconds, filename=visible(func.filename), lineno=func.first_lineno,
                 name=visible(func.name))))
+        if once and profiled is not None:
+            write(stream, paint.paint("summary", PROFILED_LINE.format(seconds=profiled)))
 
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,

@@ -18,13 +18,23 @@
       return t[0] ? '<span class="' + t[0] + '">' + esc(t[1]) + "</span>" : esc(t[1]);
     }).join("");
   }
+  function bar(width) {
+    return width ? '<span class="bar"><i style="width:' + width + '"></i></span>' : "";
+  }
+  // A cell showing a line's time, or its own time when r[8] has it (report.js switches
+  // between the .v-time and .v-own spans).
+  function both(a, b, own) {
+    return own ? '<span class="v-time">' + a + '</span><span class="v-own">' + b + "</span>" : a;
+  }
   function row(fid, r) {
     var cls = r[1] ? ' class="' + r[1] + '"' : "";
-    var bar = r[6] ? '<span class="bar"><i style="width:' + r[6] + '"></i></span>' : "";
+    var own = r[8];
+    var times = [r[3], r[4], r[5]].map(function (c, i) {
+      return '<td class="num">' + both(esc(c), own ? esc(own[i]) : "", own) + "</td>";
+    }).join("");
     return '<tr id="' + fid + "-L" + r[0] + '"' + cls + '><td class="num">' + r[0] +
-      "</td>" + [r[2], r[3], r[4], r[5]].map(function (c) {
-        return '<td class="num">' + esc(c) + "</td>";
-      }).join("") + '<td class="left">' + bar + '</td><td class="src">' + code(r[7]) +
+      '</td><td class="num">' + esc(r[2]) + "</td>" + times + '<td class="left">' +
+      both(bar(r[6]), own ? bar(own[3]) : "", own) + '</td><td class="src">' + code(r[7]) +
       "</td></tr>";
   }
   function render(f) {

@@ -44,6 +44,14 @@
   }
   document.getElementById("expand-all").addEventListener("click", function () { setAll(true); });
   document.getElementById("collapse-all").addEventListener("click", function () { setAll(false); });
+  var ownSwitch = document.getElementById("own-switch");  // time <-> own time
+  if (ownSwitch) {
+    ownSwitch.addEventListener("click", function () {
+      var on = document.body.classList.toggle("show-own");
+      ownSwitch.setAttribute("aria-pressed", on ? "true" : "false");
+      ownSwitch.textContent = on ? "Show time" : "Show own time";
+    });
+  }
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var target = id && document.getElementById(id);
