@@ -35,6 +35,7 @@ class LiveFunction(NamedTuple):
 
 # A function's row as decoded, a plain tuple (made in C by zip: 10^4 a second):
 _KEY, _HITS, _TICKS, _HOTTEST, _MOST, _FIRST, _START, _N = range(8)
+_WORDS = _engine.SNAPSHOT_LINE_WORDS  # 64-bit words a line takes in a snapshot
 
 
 class Snapshot:
@@ -68,9 +69,9 @@ class Snapshot:
             rows = heapq.nlargest(top, rows, key=lambda r: r[_MOST])
         found, words, scale = [], self._words, self._scale
         for row in rows:
-            start, end = row[_START], row[_START] + 2 * row[_N]
+            start, end = row[_START], row[_START] + _WORDS * row[_N]
             key, first = row[_KEY], row[_FIRST]
-            hits, ticks = words[start:end:2], words[start + 1:end:2]
+            hits, ticks = words[start:end:_WORDS], words[start + 1:end:_WORDS]
             for offset, (h, t) in enumerate(zip(hits, ticks)):
                 if h or t:
                     found.append(LiveLine(key, first + offset, h, t * scale))
@@ -106,10 +107,10 @@ class Counters:
         with memoryview(self._buffer) as raw, raw[:size].cast("q") as view:
             words = view.tolist()
         # The headers (snapshot.c): first, n, hits, ticks, hottest line, its ticks; then
-        # each code's (hits, ticks) pairs, in order.
+        # each code's lines, _WORDS words each (hits, ticks, ...), in order.
         table = words[:_HEADER * ncodes]
         counts = table[1::_HEADER]
-        starts = itertools.accumulate(map((2).__mul__, counts), initial=_HEADER * ncodes)
+        starts = itertools.accumulate(map(_WORDS.__mul__, counts), initial=_HEADER * ncodes)
         hottest = table[4::_HEADER]  # 0 for a function that never ran
         rows = list(itertools.compress(zip(self._keys, table[2::_HEADER], table[3::_HEADER],
                                            hottest, table[5::_HEADER], table[0::_HEADER],

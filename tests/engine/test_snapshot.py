@@ -31,14 +31,17 @@ def pair(stop):
 
 
 def _decode(buffer, ncodes, size):
-    """[(first_line, n_lines, [sums], [hits, ticks, ...])] per code."""
+    """[(first_line, n_lines, [sums], [hits, ticks, ...])] per code (each line's first two
+    of its SNAPSHOT_LINE_WORDS words)."""
     words = memoryview(buffer)[:size].cast("q").tolist()
-    out, pos = [], 6 * ncodes
+    out, pos, width = [], 6 * ncodes, _engine.SNAPSHOT_LINE_WORDS
     for i in range(ncodes):
         header = words[6 * i:6 * i + 6]
         n = header[1]
-        out.append((header[0], n, header[2:], words[pos:pos + 2 * n]))
-        pos += 2 * n
+        lines = words[pos:pos + width * n]
+        out.append((header[0], n, header[2:],
+                    [w for j in range(n) for w in lines[width * j:width * j + 2]]))
+        pos += width * n
     assert pos == len(words)
     return out
 

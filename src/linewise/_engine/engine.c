@@ -549,6 +549,7 @@ static PyObject *
 Engine_get_memory_on(EngineObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->memory);
+}
 
 PyDoc_STRVAR(calibrate_doc,
 "calibrate(func, arg, repeats) -> float\n\n"

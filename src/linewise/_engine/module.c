@@ -41,7 +41,9 @@ engine_exec(PyObject *module)
         PyModule_AddStringConstant(module, "timer", lw_timer_name()) < 0) {
         goto error;
     }
-    if (PyModule_AddIntConstant(module, "MAX_LINE_SPAN", LW_MAX_LINE_SPAN) < 0) {
+    if (PyModule_AddIntConstant(module, "MAX_LINE_SPAN", LW_MAX_LINE_SPAN) < 0 ||
+        PyModule_AddIntConstant(module, "SNAPSHOT_LINE_WORDS",
+                                (long)(sizeof(LineStat) / sizeof(int64_t))) < 0) {
         goto error;
     }
 #ifdef LINEWISE_NULL_HOOK

@@ -29,7 +29,13 @@
 
 #include <string.h>
 
-_Static_assert(sizeof(LineStat) == 2 * sizeof(int64_t), "LineStat is two 64-bit counters");
+#include <stddef.h>
+
+/* A line's counters go out as they are: whole 64-bit words, hits and ticks first (the
+ * reader steps over the rest: SNAPSHOT_LINE_WORDS). */
+_Static_assert(sizeof(LineStat) % sizeof(int64_t) == 0 && offsetof(LineStat, hits) == 0 &&
+               offsetof(LineStat, ticks) == sizeof(int64_t),
+               "LineStat is 64-bit counters, hits and ticks first");
 
 enum { LW_SNAPSHOT_HEADER = 6 };
 
