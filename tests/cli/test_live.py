@@ -139,7 +139,7 @@ def test_live_shows_the_hottest_line_switches_views_and_pauses(tmux, progs):
     assert top[1] == "hot" and "sum(range(20000))" in rows(screen)[0]
     assert "hottest lines" in screen and "program output: live_hot.py.out" in screen
     assert re.search(r"functions 2 profiled, 2 ran", screen), screen
-    assert re.search(r"elapsed \d+:\d\d\s+events/s \d", screen), screen
+    assert re.search(r"elapsed\s+\d+:\d\d\s+events/s \d", screen), screen
 
     # f: the hottest functions, hot() first, naming its hottest line.
     tmux.keys("f")
