@@ -12,9 +12,8 @@
 """
 from __future__ import annotations
 
-import sys
-
 from . import _lineage
+from ._imports import patch_when_imported
 from ._lineage import TAKEN_ENV, claim_output, release_output, taken_outputs  # noqa: F401
 
 _KEY = "linewise_builtin_profile"
@@ -60,34 +59,6 @@ def _patch(spawn):
         spawn.get_preparation_data = _add_key(spawn.get_preparation_data)
 
 
-class _SpawnFinder:
-    """Patches multiprocessing.spawn when the program imports it (not before: importing
-    multiprocessing for every program would change what the program sees)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "multiprocessing.spawn":
-            return None
-        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
-        import importlib.util
-
-        spec = importlib.util.find_spec(name)
-        loader = getattr(spec, "loader", None)
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        exec_module = loader.exec_module  # this spec's own loader instance
-
-        def exec_and_patch(module):
-            exec_module(module)
-            _patch(module)
-
-        loader.exec_module = exec_and_patch
-        return spec
-
-
 def patch_multiprocessing():
     """Makes spawn/forkserver children of this process see the builtin ``profile``."""
-    spawn = sys.modules.get("multiprocessing.spawn")
-    if spawn is not None:
-        _patch(spawn)
-    elif not any(isinstance(f, _SpawnFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _SpawnFinder())
+    patch_when_imported("multiprocessing.spawn", _patch)

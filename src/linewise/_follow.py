@@ -36,6 +36,7 @@ import time
 import weakref
 
 from . import _signals
+from ._imports import patch_when_imported
 
 __all__ = ["ENV", "BOOT_DIR", "FLUSH_INTERVAL", "register", "save", "become_child",
            "patch_multiprocessing", "watch_waitpid", "alive"]
@@ -275,36 +276,8 @@ def _patch_process(module):
     cls._bootstrap = _bootstrap
 
 
-class _AfterImport:
-    """Patches multiprocessing.process once the program imports it (importing it for
-    every program would change what the program sees)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "multiprocessing.process":
-            return None
-        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
-        import importlib.util
-
-        spec = importlib.util.find_spec(name)
-        loader = getattr(spec, "loader", None)
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        exec_module = loader.exec_module
-
-        def exec_and_patch(module):
-            exec_module(module)
-            _patch_process(module)
-
-        loader.exec_module = exec_and_patch
-        return spec
-
-
 def patch_multiprocessing() -> None:
-    module = sys.modules.get("multiprocessing.process")
-    if module is not None:
-        _patch_process(module)
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport())
+    patch_when_imported("multiprocessing.process", _patch_process)
 
 
 # -- children that die by a signal -------------------------------------------------------
