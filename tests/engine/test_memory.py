@@ -353,6 +353,10 @@ def test_numpy_arrays(before):
     assert -size - slack <= dropped[1] <= -size, dropped
 
 
+@pytest.mark.xfail(sys.version_info[:2] == (3, 12) and _engine.backend == "legacy",
+                   reason="3.12's legacy trace hook makes the frame's objects at its first "
+                          "line events, which the line is charged (84 bytes here); a known "
+                          "issue in README", strict=False)
 def test_lines_that_allocate_nothing_show_nothing_past_line_256():
     """sys.monitoring passes line numbers above 256 as new int objects: the profiler's
     doing, not the line's (each such line showed 32 bytes allocated)."""
