@@ -298,6 +298,23 @@ def test_diff_shows_memory_before_and_after_per_line():
     assert re.search(r"  0\.0 +0\.0 +-47\.7 +-9\.5 +0\.0 +0\.0 +  del a", row), row
 
 
+def test_html_diff_shows_memory_before_and_after_per_line():
+    from linewise.reports.html import render_diff
+
+    before = memory_stats(with_small_function=False)
+    after = memory_stats(big=10_000_057, with_small_function=False)
+    page = render_diff(diff_stats(before, after))
+    assert "<th>Alloc</th><th>Net</th><th>Peak</th>" in page
+    # The bytearray line: alloc, net and peak, each before -> after, exact bytes in titles.
+    cell = '<td class="num" title="50000057 B \u2192 10000057 B">47.7 MiB \u2192 9.5 MiB</td>'
+    assert cell in page
+    assert '<td class="num" title="50000057 B \u2192 10000057 B">+47.7 MiB \u2192 +9.5 MiB</td>' \
+        in page
+    assert "alloc 47.7 MiB" in page and "\u2192" in page.split("fmem")[1]
+    # Without memory on either side, no memory columns.
+    assert "<th>Alloc</th>" not in render_diff(diff_stats(plain_stats(), plain_stats()))
+
+
 def test_diff_against_results_without_memory_leaves_that_side_blank():
     diff = diff_stats(plain_stats(), memory_stats())
     assert diff.memory

@@ -664,7 +664,8 @@ def render_diff(diff, title=None) -> str:
         body.append(f'<p class="note">{_e(_omitted_note(omitted, count, "the biggest change"))}'
                     '</p>')
     for i, f in enumerate(shown):
-        body.append(_diff_function(f, ids[id(f)], open_=i < OPEN_FUNCTIONS))
+        body.append(_diff_function(f, ids[id(f)], open_=i < OPEN_FUNCTIONS,
+                                   memory=diff.memory))
     return _page("diff", title, title, summary, overview, "\n".join(body))
 
 
@@ -676,7 +677,9 @@ def _row_id(line) -> str:
     return f"L{line.after_line}"
 
 
-def _diff_function(f, fid, open_) -> str:
+def _diff_function(f, fid, open_, memory=False) -> str:
+    """One function of the diff page; memory: the diff has memory figures (Alloc, Net and
+    Peak before → after, per line and in the function's header)."""
     if f.before and f.after and f.before[:2] != f.after[:2]:
         if f.before[0] == f.after[0]:
             where = f"{_t(f.before[0])}:{f.before[1]} → {f.after[1]}"
@@ -701,11 +704,13 @@ def _diff_function(f, fid, open_) -> str:
            + (f'<span class="note">{status}</span>' if status else "")
            + f'<span class="ftime">{_e(before_txt)} → {_e(after_txt)}, '
            f'<span class="{cls}">{_e(sign + format_seconds(change))}</span>'
-           + (f" ({_ratio(f.ratio)})" if f.ratio is not None else "") + "</span></summary>",
+           + (f" ({_ratio(f.ratio)})" if f.ratio is not None else "") + "</span>"
+           + (_diff_memory_summary(f) if memory else "") + "</summary>",
            '<div class="scroll"><table class="lines"><thead><tr><th>Before #</th>'
            '<th>After #</th><th>Hits before</th><th>Hits after</th><th>Before</th>'
            '<th>After</th><th class="left">Time</th><th>Change</th><th>Ratio</th>'
-           '<th></th><th class="left">Source</th></tr></thead><tbody>']
+           + (mem.html_diff_heading() if memory else "")
+           + '<th></th><th class="left">Source</th></tr></thead><tbody>']
     indent = _common_indent([line.text for line in f.lines])
     for line in f.lines:
         ran = bool(line.before_hits or line.after_hits)
@@ -734,11 +739,20 @@ def _diff_function(f, fid, open_) -> str:
             f'<tr id="{fid}-{_row_id(line)}"{cls_attr}>'
             + "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
             + f'<td class="bars">{bars}</td><td class="num {ch_cls}">{_e(ch_txt)}</td>'
-            f'<td class="num">{_ratio(line.ratio)}</td><td class="mark">{mark}</td>'
+            f'<td class="num">{_ratio(line.ratio)}</td>'
+            + (mem.html_diff_cells(line.before_memory, line.after_memory) if memory else "")
+            + f'<td class="mark">{mark}</td>'
             f'<td class="src">{_code(*_dedent(line.text, tokens.get(id(line)), indent))}'
             '</td></tr>')
     out.append("</tbody></table></div></details>")
     return "".join(out)
+
+
+def _diff_memory_summary(f) -> str:
+    """A diff function's memory figures in its header: before → after."""
+    sides = [mem.totals_text(t) if t is not None else "–"
+             for t in (f.before_memory, f.after_memory)]
+    return f'<span class="fmem">{_e(" → ".join(sides))}</span>'
 
 
 def write_diff(diff, path, title=None) -> None:

@@ -189,6 +189,25 @@ def html_overall(memories) -> str:
             '<span class="note">(alloc and net summed over them, the highest peak)</span>')
 
 
+def html_diff_heading() -> str:
+    """The <th> cells of a diff page's memory columns (before → after)."""
+    return "<th>Alloc</th><th>Net</th><th>Peak</th>"
+
+
+def html_diff_cells(before, after) -> str:
+    """The <td> cells of one line (or function) of a diff page: each figure before → after
+    (each in its own unit, the exact bytes in the title); "–" for a side without it."""
+    if before is None and after is None:
+        return '<td class="num"></td>' * 3
+    out = []
+    for i, signed in enumerate((False, True, False)):
+        sides = [None if v is None else v[i] for v in (before, after)]
+        text = " → ".join("–" if v is None else format_bytes(v, signed) for v in sides)
+        title = " → ".join("–" if v is None else f"{v} B" for v in sides)
+        out.append(f'<td class="num" title="{html.escape(title)}">{html.escape(text)}</td>')
+    return "".join(out)
+
+
 # --- JSON ------------------------------------------------------------------------------
 
 
