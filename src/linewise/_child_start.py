@@ -41,7 +41,7 @@ def start_follower() -> None:
     from .explicit import profile
     from .profiler import LineProfiler
 
-    profiler = LineProfiler()
+    profiler = LineProfiler(memory=os.environ.get(_follow.MEMORY_ENV) or False)
     profiler._children_dir = folder
     auto = AutoProfile(profiler)
     for target in targets:

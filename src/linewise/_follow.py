@@ -42,6 +42,9 @@ __all__ = ["ENV", "BOOT_DIR", "FLUSH_INTERVAL", "register", "save", "become_chil
            "patch_multiprocessing", "watch_waitpid", "alive"]
 
 ENV = "LINEWISE_CHILDREN"
+# Set when the parent traces memory: children trace Python's allocators and numpy's too
+# (not malloc: the preloaded hook of --memory=native is kept out of their environment).
+MEMORY_ENV = "LINEWISE_CHILDREN_MEMORY"
 BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_childboot")
 FLUSH_INTERVAL = 0.1  # seconds: the least time between two task-boundary saves
 

@@ -37,6 +37,10 @@ def follow_children(profiler, output_path, targets=(), on=True) -> str | None:
         folder = tempfile.mkdtemp(prefix="linewise-children-")
     profiler._children_dir = folder
     os.environ[_follow.ENV] = _follow.encode_config(folder, targets)
+    if getattr(profiler, "memory", None):
+        os.environ[_follow.MEMORY_ENV] = "python"
+    else:
+        os.environ.pop(_follow.MEMORY_ENV, None)
     path = os.environ.get("PYTHONPATH")
     if _follow.BOOT_DIR not in (path or "").split(os.pathsep):
         os.environ["PYTHONPATH"] = (_follow.BOOT_DIR + os.pathsep + path if path

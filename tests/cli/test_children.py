@@ -31,6 +31,7 @@ BODY = line_of(os.path.join(PROGRAMS, "work.py"), "body")
 def _env(extra=None):
     env = {k: v for k, v in os.environ.items()
            if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH", "LINEWISE_CHILDREN",
+                        "LINEWISE_CHILDREN_MEMORY",
                         "LINEWISE_PARENT_OUTPUTS")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra or {})
@@ -225,4 +226,35 @@ def test_collect_children_in_process(here):
     assert result.stdout == "2\n"  # the two workers
     stats = load_stats(here / "out.lw")
     assert body_hits(stats) == 11
+    assert roles(stats) == ["parent", "worker", "worker"]
+
+
+def test_children_trace_memory_when_the_parent_does(tmp_path):
+    """run --memory: the workers' allocations are in the merged results too (they were
+    timed and counted, but their memory columns were missing)."""
+    (tmp_path / "memwork.py").write_text(
+        "def grab(i):\n"
+        "    b = bytearray(200_000)\n"
+        "    return len(b)\n")
+    (tmp_path / "prog.py").write_text(
+        "import multiprocessing\n"
+        "import memwork\n"
+        "if __name__ == '__main__':\n"
+        "    memwork.grab(0)\n"
+        "    pool = multiprocessing.get_context('spawn').Pool(2)\n"
+        "    pool.map(memwork.grab, range(4), chunksize=1)\n"
+        "    pool.close()\n"
+        "    pool.join()\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "linewise", "run", "--memory", "-o", "out.lw", "-p",
+         "memwork", "prog.py"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+        timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    stats = load_stats(str(tmp_path / "out.lw"))
+    (key,) = [k for k in stats.memory if k[2] == "grab"]
+    line = {ln: (alloc, net, peak) for ln, alloc, net, peak in stats.memory[key]}[key[1] + 1]
+    assert {ln: h for ln, h, _ in stats.timings[key]}[key[1] + 1] == 5
+    # Five calls, one in the parent and four in the workers: 5 x 200 000 bytes and the
+    # bytearray objects' headers.
+    assert 5 * 200_000 <= line[0] <= 5 * 200_000 + 5 * 1024, line
     assert roles(stats) == ["parent", "worker", "worker"]
