@@ -148,17 +148,40 @@ def _starting(folder) -> set:
                 fields = f.read().rpartition(b")")[2].split()
             if len(fields) < 2 or fields[1] != me.encode() or fields[0] == b"Z":
                 continue
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
         except OSError:
+            continue
+        env, cmdline = _environ_of(entry)
+        if env is None:
+            continue
+        if not env:  # alive but not readable: may be ours, so its folder is kept
+            found.add(int(entry))
             continue
         if (f"{_follow.ENV}=".encode() in env and os.fsencode(folder) in env
                 and b"resource_tracker import main" not in cmdline
                 and b"multiprocessing.forkserver" not in cmdline):
             found.add(int(entry))
     return found
+
+
+def _environ_of(pid):
+    """(environ, cmdline) of the child `pid` from /proc; (None, None) once it is gone,
+    (b"", b"") when it stays unreadable. A child in an exec (a wrapper script exec'ing
+    Python, as a sanitizer run's sys.executable is) may briefly have none readable: asked
+    again for up to 0.2 s."""
+    for _ in range(20):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+            if env:
+                return env, cmdline
+        except FileNotFoundError:
+            return None, None
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return b"", b""
 
 
 def _why(folder, pid) -> str:
