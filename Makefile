@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NEWEST := $(lastword $(shell scripts/pythons.sh))
 
-.PHONY: all build test test-timing-load test-asan fuzz fuzz-merge demo bench bench-memory bench-programs clean
+.PHONY: all build test test-timing-load test-asan test-asan-all fuzz fuzz-merge demo bench bench-memory bench-programs clean
 
 all: build
 
@@ -21,10 +21,14 @@ test-timing-load:
 	  for b in $$backends; do LINEWISE_BACKEND=$$b scripts/timing-under-load.sh $$vpy || status=1; done; \
 	done; exit $$status
 
-# The whole suite against an ASan+UBSan build of the engine (.venvs/asan-X.Y), every
-# Python and backend; any sanitizer report fails. ASAN_PYTHONS="path ..." to narrow it.
+# The whole suite against an ASan+UBSan build of the engine (.venvs/asan-X.Y), on the
+# oldest and the newest Python, every backend; any sanitizer report fails.
+# ASAN_PYTHONS="path ..." to choose; `make test-asan-all` for every Python.
 test-asan:
 	scripts/test-asan.sh
+
+test-asan-all:
+	ASAN_PYTHONS=all scripts/test-asan.sh
 
 # libFuzzer on the results-file reader for FUZZ_SECONDS (default 300); FUZZ_JOBS=2 for
 # two processes. Installs clang from Debian's packages if it is missing.
