@@ -175,6 +175,43 @@ def test_the_search_finds_code_of_collapsed_functions(chromium, tmp_path, page):
     assert f'id="f{n - 3}-L2"' in dom  # opened by the search, so rendered
 
 
+def _overview(tree):
+    """The function list's tbodies: [(id or None, hidden, [function names])]."""
+    table = next(tree.root.all("table", "overview"))
+    return [(b.attrs.get("id"), "hidden" in b.attrs,
+             [next(tr.all("a")).content() for tr in b.all("tr")]) for b in table.all("tbody")]
+
+
+def test_the_function_list_lays_out_its_top_rows_and_keeps_the_rest_hidden():
+    top = html_report.OVERVIEW_ROWS
+    page = render_report(big(top, ran=set(range(top))))
+    (ident, hidden, names), = _overview(Tree(page))
+    assert ident is None and not hidden and len(names) == top
+    assert 'id="show-all-funcs"' not in page
+    n = top + 5
+    tree = Tree(render_report(big(n, ran=set(range(n)))))
+    (first, hidden1, shown), (second, hidden2, rest) = _overview(tree)
+    assert (first, hidden1, second, hidden2) == (None, False, "more-funcs", True)
+    assert shown == [f"func{i}" for i in range(n - 1, n - 1 - top, -1)]  # longest first
+    assert rest == [f"func{i}" for i in range(4, -1, -1)]
+    button, = [b for b in tree.root.all("button") if b.attrs.get("id") == "show-all-funcs"]
+    assert button.content() == f"Show all {n} functions"
+
+
+def test_a_search_shows_the_hidden_part_of_the_function_list(chromium, tmp_path):
+    n = html_report.OVERVIEW_ROWS + 5
+    path = tmp_path / "list.html"
+    write_report(big(n, ran=set(range(n))), path)
+    dom, stderr = run_chromium(chromium, tmp_path, path.as_uri(), "--dump-dom")
+    assert not console_errors(stderr), console_errors(stderr)
+    assert re.search(r'<tbody id="more-funcs" hidden', dom)
+    dom, stderr = run_chromium(chromium, tmp_path, path.as_uri() + "?q=marker2%20",
+                               "--dump-dom")
+    assert not console_errors(stderr), console_errors(stderr)
+    assert re.search(r'<tbody id="more-funcs">', dom)  # func2 is past the top rows
+    assert "1 of %d functions" % n in dom
+
+
 # --- -p of a package ----------------------------------------------------------------------
 
 

@@ -50,6 +50,9 @@ TOP_LINES = 10
 #: At most this many functions and line rows on a page (the rest is left out, and the
 #: page says so): a results file of two million functions must not make a 2 GB page.
 MAX_FUNCTIONS = 1000
+#: The function list's rows laid out when the page opens; the rest wait in a hidden tbody
+#: ("Show all", or a search): a browser's layout of 1,000 table rows took over a second.
+OVERVIEW_ROWS = 100
 MAX_ROWS = 100_000
 
 _e = html.escape
@@ -269,6 +272,8 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
     for i, (func, total) in enumerate(functions, 1):
         key = func.key
         share = 100.0 * total / grand if grand else 0.0
+        if i == OVERVIEW_ROWS + 1:
+            parts.append('</tbody><tbody id="more-funcs" hidden>')
         parts.append(
             f'<tr data-func="{ids[key]}"><td class="num">{i}</td>'
             f'<td class="left"><a href="#{ids[key]}" class="fname">{_t(key[2])}</a></td>'
@@ -277,6 +282,9 @@ def render_report(stats, title=None, label=None, from_disk=None, top=None,
             f'<td class="left"><span class="bar"><i style="width:{_width(share)}"></i>'
             f'</span></td><td class="left floc">{_t(key[0])}:{key[1]}</td></tr>')
     parts.append("</tbody></table></div>")
+    if len(functions) > OVERVIEW_ROWS:
+        parts.append(f'<p class="more"><button type="button" id="show-all-funcs">Show all '
+                     f'{len(functions)} functions</button></p>')
     if hottest:
         parts += ['<h2>Hottest lines</h2>', '<div class="scroll"><table class="overview">',
                   f'<thead><tr><th>{"Own time" if has_own else "Time"}</th><th>{of_all}</th>'

@@ -17,9 +17,17 @@
     return (f.getAttribute("data-search") + "\n" + (f.lwText ? f.lwText() : f.textContent))
       .toLowerCase();
   });
+  var more = document.getElementById("more-funcs");  // the function list past its top rows
+  var showAll = document.getElementById("show-all-funcs");
+  function showMore() {
+    if (more) { more.hidden = false; }
+    if (showAll) { showAll.parentNode.hidden = true; }
+  }
+  if (showAll) { showAll.addEventListener("click", showMore); }
   function filter() {
     var q = search.value.trim().toLowerCase();
     var shown = 0;
+    if (q) { showMore(); }
     funcs.forEach(function (f, i) {
       var hit = !q || texts[i].indexOf(q) !== -1;
       f.hidden = !hit;
