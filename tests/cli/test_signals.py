@@ -100,13 +100,17 @@ def saved_lines(err):
     return [ln for ln in err.splitlines() if "results saved to" in ln]
 
 
+# The wait is short sleeps, not one long one: CPython runs a Python signal handler between
+# bytecodes, so a signal that lands after "ready" is written but before the sleep's system
+# call has begun is handled only when that sleep ends (one CI run hung 60 s so).
+WAIT_FOR_SIGNAL = "while True:\n    time.sleep(0.05)\n"
+
 BLOCKED = '''\
 import sys, time
 work(7)
 work(5)
 print("ready", flush=True)
-time.sleep(1000)
-'''
+''' + WAIT_FOR_SIGNAL
 
 SIGNALS = [s for s in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
                        "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGPWR")
@@ -237,7 +241,8 @@ def test_programs_own_handler_runs_and_results_are_saved_at_exit(tmp_path, expli
         signal.signal(signal.SIGTERM, on_term)
         work(5)
         print("ready", flush=True)
-        time.sleep(1000)
+        while True:
+            time.sleep(0.05)
         ''', explicit)
     proc = start(run_cmd(script, explicit), tmp_path,
                  env={"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"} if explicit else None)
