@@ -19,7 +19,8 @@ modules = [
         depends=sorted(glob.glob("src/linewise/_engine/*.h")),
         extra_compile_args=extra,
         extra_link_args=[f for f in extra if f.startswith("-fsanitize")],
-        libraries=["dl"] if linux else [],  # dlsym (memory.c), in libc itself since glibc 2.34
+        # dlsym (memory.c), timer_create (signals.c): in libc itself since glibc 2.34
+        libraries=["dl", "rt"] if linux else [],
     )
 ]
 if linux:

@@ -58,6 +58,8 @@ def signal_name(signum) -> str:
 
 _IDLE, _SAVING, _DONE = range(3)
 
+_engine = None  # linewise._engine, imported by the first install (not by a handler)
+
 _guards: list = []  # the live Guards, for the fork hook
 
 
@@ -93,11 +95,17 @@ class Guard:
     def install(self) -> None:
         """Handles each of FATAL_SIGNALS that is at SIG_DFL (not from a non-main thread:
         Python allows handlers only there; then only the normal end saves)."""
+        global _engine
+        from . import _engine
+
         for sig in FATAL_SIGNALS:
             try:
                 if signal.getsignal(sig) == signal.SIG_DFL:
                     signal.signal(sig, self._on_signal)
                     self._signals.append(sig)
+                    # Sent again until _on_signal runs: one that lands just before a
+                    # blocking call would otherwise wait for the call to end.
+                    _engine.resend_until_handled(sig)
             except ValueError:  # not the main thread
                 break
             except OSError:  # a signal this system reserves
@@ -118,6 +126,7 @@ class Guard:
             _guards.remove(self)
 
     def _on_signal(self, signum, frame):
+        _engine.signal_handled()  # the repeats (see install) stop
         if not self.owner or self._state == _DONE:
             _die(signum)
         if self._state == _SAVING:  # a second signal: saving is not cut half-way

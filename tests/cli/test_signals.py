@@ -134,6 +134,36 @@ def test_fatal_signal_saves_then_dies_by_it(tmp_path, name, explicit):
     assert len(saved_lines(err)) == 1
 
 
+# The signal reaches another thread (pthread_kill): CPython's C handler notes it there,
+# and the main thread, in one long sleep, is not interrupted. linewise sends the signal
+# again to the main thread until its handler runs (Linux; signals.c).
+SIGNALLED_ELSEWHERE = '''\
+import signal, sys, threading, time
+work(3)
+
+def kick():
+    time.sleep(0.2)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+threading.Thread(target=kick, daemon=True).start()
+print("ready", flush=True)
+time.sleep(1000)
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the repeat is Linux's")
+@pytest.mark.parametrize("explicit", [False, True], ids=["run", "explicit"])
+def test_a_signal_noted_while_the_main_thread_blocks_still_saves(tmp_path, explicit):
+    script = write(tmp_path, "prog.py", SIGNALLED_ELSEWHERE, explicit)
+    proc = start(run_cmd(script, explicit), tmp_path,
+                 env={"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"} if explicit else None)
+    wait_for(proc)
+    out, err = finish(proc)
+    assert proc.returncode == -signal.SIGTERM, err
+    assert "terminated by SIGTERM" in err
+    assert body_hits(tmp_path / ("out.lw" if explicit else "prog.py.lw")) == {"work": 3}
+
+
 def test_shell_sees_128_plus_n(tmp_path):
     script = write(tmp_path, "prog.py", BLOCKED)
     cmd = " ".join(run_cmd(script, False))

@@ -1,5 +1,6 @@
 /* module.c: the linewise._engine module: its state and its functions. */
 #include "results.h"
+#include "signals.h"
 #include "state.h"
 #include "timer.h"
 
@@ -106,6 +107,7 @@ static PyMethodDef module_methods[] = {
     {"memory_numpy_check", memory_numpy_check, METH_NOARGS,
      "numpy was imported: wrap its allocation handler if memory is being traced."},
     LW_RESULTS_METHODS
+    LW_SIGNAL_METHODS
     {NULL, NULL, 0, NULL},
 };
 
