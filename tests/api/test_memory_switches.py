@@ -31,6 +31,12 @@ def run_py(args, cwd, env=None):
                           timeout=120, env=full)
 
 
+def net_near(net, expected, slack=512):
+    # A line's net also counts frees of blocks made before it ran (a collection, a cache
+    # dropping an entry), so it may land a few bytes either side of what the line allocated.
+    return expected - slack <= net <= expected + slack
+
+
 def line_memory(stats, name, lineno):
     (key,) = [k for k in stats.timings if k[2] == name]
     return {ln: (a, n, p) for ln, a, n, p in stats.memory[key]}[lineno]
@@ -42,7 +48,7 @@ def test_linewise_run_memory(tmp_path, flag):
     out = run_py(["-m", "linewise", "run", "-q", flag, "-o", "r.lw", "prog.py"], tmp_path)
     assert out.returncode == 0, out.stderr
     alloc, net, peak = line_memory(load_stats(str(tmp_path / "r.lw")), "main", 7)
-    assert N <= alloc <= N + 512 and 0 <= net <= 512 and N <= peak <= N + 512
+    assert N <= alloc <= N + 512 and net_near(net, 0) and N <= peak <= N + 512
 
 
 def test_linewise_run_without_memory_has_no_columns(tmp_path):
@@ -104,7 +110,7 @@ def test_pytest_linewise_memory(tmp_path):
                   "--linewise-memory", "--linewise-output", "p.lw"], tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     alloc, net, _ = line_memory(load_stats(str(tmp_path / "p.lw")), "build", 2)
-    assert N <= alloc <= N + 512 and N <= net <= N + 512
+    assert N <= alloc <= N + 512 and net_near(net, N)
 
 
 def test_memory_argument_values():
@@ -155,9 +161,9 @@ def test_linewise_run_memory_native(tmp_path, mode):
     stats = load_stats(str(tmp_path / "n.lw"))
     m = 20_000_000 if mode == "native" else 0
     alloc, net, _ = line_memory(stats, "main", 9)
-    assert m <= alloc <= m + 512 and m <= net <= m + 512
+    assert m <= alloc <= m + 512 and net_near(net, m), (alloc, net)
     # Python's own allocator calling malloc is not counted twice.
     alloc, net, _ = line_memory(stats, "main", 10)
     assert N <= alloc <= N + 512
     _, net, _ = line_memory(stats, "main", 11)
-    assert -m - 512 <= net <= -m + 512
+    assert net_near(net, -m), net
