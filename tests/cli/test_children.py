@@ -19,23 +19,13 @@ import time
 
 import pytest
 
-from conftest import line_of
+from conftest import clean_env, line_of
 from linewise import load_stats
 
 TIMEOUT = 60
 PROGRAMS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "programs", "children")
 BODY = line_of(os.path.join(PROGRAMS, "work.py"), "body")
-
-
-def _env(extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH", "LINEWISE_CHILDREN",
-                        "LINEWISE_CHILDREN_MEMORY",
-                        "LINEWISE_PARENT_OUTPUTS")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ def run(here, mode, n, parent=1, *options, output="out.lw"):
     result = subprocess.run(
         [sys.executable, "-m", "linewise", "run", "-o", output, "-p", "work", *options,
          "kids.py", mode, str(n), str(parent)],
-        cwd=here, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+        cwd=here, env=clean_env(), capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -129,7 +119,7 @@ def test_two_parents_at_once_in_one_directory(here):
     procs = [subprocess.Popen(
         [sys.executable, "-m", "linewise", "run", "-o", f"{name}.lw", "-p", "work",
          "kids.py", "pool:fork:terminate", str(n), "0"],
-        cwd=here, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=here, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, n in (("a", 5), ("b", 9))]
     for proc in procs:
         _, err = proc.communicate(timeout=TIMEOUT)
@@ -158,7 +148,7 @@ def test_orphan_folded_in_later_by_merge(here):
         assert time.perf_counter() < deadline
         time.sleep(0.02)
     merged = subprocess.run([sys.executable, "-m", "linewise", "merge", "out.lw"],
-                            cwd=here, env=_env(), capture_output=True, text=True,
+                            cwd=here, env=clean_env(), capture_output=True, text=True,
                             timeout=TIMEOUT)
     assert merged.returncode == 0, merged.stderr
     stats = load_stats(here / "out.lw")
@@ -187,7 +177,7 @@ if __name__ == "__main__":
 def test_explicit_mode_pool(tmp_path, method):
     (tmp_path / "prog.py").write_text(EXPLICIT)
     result = subprocess.run([sys.executable, "prog.py", method], cwd=tmp_path,
-                            env=_env({"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"}),
+                            env=clean_env({"LINEWISE": "1", "LINEWISE_OUTPUT": "out.lw"}),
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Timer unit") == 1  # one report: the parent's
@@ -220,7 +210,7 @@ lp.dump_stats("out.lw")
 
 def test_collect_children_in_process(here):
     (here / "prog.py").write_text(IN_PROCESS)
-    result = subprocess.run([sys.executable, "prog.py"], cwd=here, env=_env(),
+    result = subprocess.run([sys.executable, "prog.py"], cwd=here, env=clean_env(),
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "2\n"  # the two workers
@@ -247,7 +237,7 @@ def test_children_trace_memory_when_the_parent_does(tmp_path):
         "    pool.join()\n")
     result = subprocess.run(
         [sys.executable, "-m", "linewise", "run", "--memory", "-o", "out.lw", "-p",
-         "memwork", "prog.py"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+         "memwork", "prog.py"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
         timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     stats = load_stats(str(tmp_path / "out.lw"))

@@ -4,12 +4,12 @@ spawn them), so their counts reach the results through linewise run's child-proc
 following (issue 13), with no change to the script."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
+from conftest import clean_env
 from linewise.store import load_stats
 
 MYMOD = '''\
@@ -40,11 +40,9 @@ if __name__ == "__main__":
 def test_run_covers_the_workers_of_a_local_cluster(tmp_path):
     (tmp_path / "mymod.py").write_text(MYMOD)
     (tmp_path / "script.py").write_text(SCRIPT)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LINEWISE", "LINEWISE_OUTPUT", "PYTHONPATH")}
     result = subprocess.run(
         [sys.executable, "-m", "linewise", "run", "-q", "-p", "mymod", "-o", "out.lw",
-         "script.py"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+         "script.py"], cwd=tmp_path, capture_output=True, text=True, env=clean_env(), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(sum(n * (n - 1) // 2 for n in range(1, 21)))]
     stats = load_stats(tmp_path / "out.lw")

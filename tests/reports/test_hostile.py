@@ -31,7 +31,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEEDS = sorted(glob.glob(str(ROOT / "fuzz" / "seeds" / "*.lw")))
 MEMORY = 1 << 30  # address space per command
 OUTPUT = 64 << 20  # largest file a command may write (stdout goes to a file too)
-TIMEOUT = 20
 TWO63 = 2**63 - 1
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -49,6 +48,10 @@ def write(path, functions, unit=1e-9, meta=None):
 # Under `make test-asan` the address-space limit is left out: ASan reserves terabytes of
 # shadow address space at start and cannot start under one (the normal runs check it).
 SANITIZED = os.environ.get("LINEWISE_SANITIZED") == "1"
+
+# A command that hangs fails, not one that is slow: the biggest case here (a diff of 60,000
+# functions) takes a few seconds, and several times that under ASan on two busy cores.
+TIMEOUT = 240 if SANITIZED else 60
 
 
 def _limits():
