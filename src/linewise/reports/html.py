@@ -488,9 +488,11 @@ def _data_block(data) -> str:
 
 def _row_data(lineno, text, tokens, timing, total, own=None) -> list:
     """One line row as data: [lineno, classes, hits, time, per hit, % time, bar width,
-    source], the cells as _report_row writes them; source: its text, or [[class, text],
-    ...] when highlighted (templates/lazy.js makes the same row of it). With `own` (as
-    _report_row's) a ninth item: [own time, per hit, % own time, bar width]."""
+    source], the cells as _report_row writes them; source: its text, or a list of runs
+    when highlighted, each [class, text] or, without a class, the text alone
+    (templates/lazy.js makes the same row of it). With `own` (as _report_row's) a ninth
+    item: [own time, per hit, % own time, bar width]. A line that never ran and has no
+    figures, most of a big page's rows, is just [lineno, source]."""
     cells = ["", "", "", ""]
     percent = None
     if timing is not None:
@@ -509,8 +511,14 @@ def _row_data(lineno, text, tokens, timing, total, own=None) -> list:
                 runs[-1][1] += part
             else:
                 runs.append([cls, part])
-        code = runs if any(cls for cls, _ in runs) else "".join(p for _, p in runs)
-    row = [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
+        if any(cls for cls, _ in runs):
+            code = [run if run[0] else run[1] for run in runs]
+        else:
+            code = "".join(p for _, p in runs)
+    width = _width(percent) if percent is not None else ""
+    if timing is None and classes == "idle" and not width:
+        return [lineno, code]
+    row = [lineno, classes, *cells, width, code]
     if own is not None and timing is not None:
         hits, (mine, of) = timing[0], own
         share = 100.0 * mine / of if of else None

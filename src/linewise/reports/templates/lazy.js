@@ -12,11 +12,20 @@
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;");
   }
+  // An idle row (no hits, no figures) comes as [lineno, source]: see html.py's _row_data.
+  function full(r) {
+    return r.length === 2 ? [r[0], "idle", "", "", "", "", "", r[1]] : r;
+  }
+  // The source: its text, or runs, each [class, text] or a text without a class.
   function code(src) {
     if (typeof src === "string") { return esc(src); }
     return src.map(function (t) {
-      return t[0] ? '<span class="' + t[0] + '">' + esc(t[1]) + "</span>" : esc(t[1]);
+      return typeof t === "string" ? esc(t) : '<span class="' + t[0] + '">' + esc(t[1]) + "</span>";
     }).join("");
+  }
+  function plain(src) {
+    if (typeof src === "string") { return src; }
+    return src.map(function (t) { return typeof t === "string" ? t : t[1]; }).join("");
   }
   function bar(width) {
     return width ? '<span class="bar"><i style="width:' + width + '"></i></span>' : "";
@@ -27,6 +36,7 @@
     return own ? '<span class="v-time">' + a + '</span><span class="v-own">' + b + "</span>" : a;
   }
   function row(fid, r) {
+    r = full(r);
     var cls = r[1] ? ' class="' + r[1] + '"' : "";
     var own = r[8];
     var times = [r[3], r[4], r[5]].map(function (c, i) {
@@ -50,9 +60,7 @@
     var rows = lazy[f.id] || [];
     f.lwText = function () {
       if (!f.hasAttribute("data-lazy")) { return f.textContent; }
-      return f.textContent + "\n" + rows.map(function (r) {
-        return typeof r[7] === "string" ? r[7] : r[7].map(function (t) { return t[1]; }).join("");
-      }).join("\n");
+      return f.textContent + "\n" + rows.map(function (r) { return plain(full(r)[7]); }).join("\n");
     };
     f.addEventListener("toggle", function () { if (f.open) { render(f); } });
   });
