@@ -121,6 +121,12 @@ def test_collapsed_functions_rows_are_data_not_markup():
     # func{i} is f{n - i} (longest first); its line 2 ran i + 1 times
     last = data[f"f{n}"]
     assert [row[0] for row in last] == [1, 2, 3] and last[1][2] == "1"
+    # the def line never ran: only its number and source; text without a colour (the
+    # spaces between tokens) is a plain string, not ["", text]
+    assert len(last[0]) == 2 and len(last[1]) == 8
+    source = last[0][1]
+    if isinstance(source, list):  # highlighted (Pygments installed)
+        assert " " in source and all(isinstance(t, str) or t[0] for t in source)
     assert data["f21"][1][2] == str(n - 21 + 1)
     # the source is there once, as data
     assert page.count("marker0") == 1
