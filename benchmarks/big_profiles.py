@@ -120,12 +120,14 @@ def open_in_chromium(browser, page, root, how="--dump-dom"):
 
 
 def registered(results, python):
-    """How many functions a results file holds."""
+    """How many functions a results file holds, and how many of them ran a line."""
     code = ("import sys; from linewise.store import load_stats; "
-            "print(len(load_stats(sys.argv[1]).timings))")
+            "t = load_stats(sys.argv[1]).timings; "
+            "print(len(t), sum(1 for rows in t.values() if any(h for _, h, _ in rows)))")
     out = subprocess.run([python, "-c", code, results], check=True, capture_output=True,
                          text=True)
-    return int(out.stdout)
+    held, ran = out.stdout.split()
+    return int(held), int(ran)
 
 
 SYMPY_WORK = """\
@@ -136,16 +138,6 @@ print(series(cos(x) / (1 + x), x, 0, 8))
 print(factor(expand((x + y) ** 6 - (x - y) ** 6)))
 print(simplify(sin(x) ** 2 + cos(x) ** 2))
 """
-
-
-def ran(results, python):
-    """How many of a results file's functions ran at least one line."""
-    code = ("import sys; from linewise.store import load_stats; "
-            "t = load_stats(sys.argv[1]).timings; "
-            "print(sum(1 for rows in t.values() if any(h for _, h, _ in rows)))")
-    out = subprocess.run([python, "-c", code, results], check=True, capture_output=True,
-                         text=True)
-    return int(out.stdout)
 
 
 def report_timings(lw, results, root, browser):
@@ -179,7 +171,8 @@ def sympy_run(lw, py, root, env_note):
     subprocess.run(lw + ["run", "-q", "-p", "sympy", "-o", results, "work.py"], cwd=root,
                    check=True, stdout=subprocess.DEVNULL)
     print(f"sympy: linewise run -p sympy work.py ({env_note})")
-    print(f"  results file: {registered(results, py)} functions, {ran(results, py)} ran, "
+    held, ran = registered(results, py)
+    print(f"  results file: {held} functions, {ran} ran, "
           f"{os.path.getsize(results) / 1e6:.2f} MB")
     report_timings(lw, results, root, chromium())
 
@@ -197,12 +190,18 @@ def main():
     lw = [py, "-m", "linewise"]
     env_note = (f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
                 f"{os.getloadavg()[0]:.1f}")
-    if args.sympy:
-        sympy_run(lw, py, root, env_note)
+    try:
+        if args.sympy:
+            sympy_run(lw, py, root, env_note)
+        else:
+            generated_run(lw, py, root, env_note, args.functions)
+    finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-        return
-    names = make_package(root, args.functions)
+
+
+def generated_run(lw, py, root, env_note, functions):
+    names = make_package(root, functions)
     write_programs(root, names)
     n = len(names) * MODULE_SIZE
     print(f"big profiles: {n} functions in {len(names)} modules ({env_note})")
@@ -210,7 +209,7 @@ def main():
     results = os.path.join(root, "big.lw")
     subprocess.run(lw + ["run", "-q", "-p", "bigpkg", "-o", results, "call_all.py"],
                    cwd=root, check=True)
-    held = registered(results, py)
+    held, _ = registered(results, py)
     print(f"  results file: {held} functions, {os.path.getsize(results) / 1e6:.2f} MB")
 
     report_timings(lw, results, root, chromium())
@@ -227,10 +226,8 @@ def main():
     one = os.path.join(root, "one.lw")
     one_p = best_of(lw + ["run", "-q", "-p", "bigpkg", "-o", one, "import_one.py"], root)
     one_plain = best_of(lw + ["run", "-q", "-o", "-", "import_one.py"], root)
-    print(f"  lazy: import_one.py with -p bigpkg registers {registered(one, py)} functions "
+    print(f"  lazy: import_one.py with -p bigpkg registers {registered(one, py)[0]} functions "
           f"(of {n}): {one_p:.2f}; without -p {one_plain:.2f}")
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

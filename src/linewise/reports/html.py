@@ -491,17 +491,8 @@ def _row_data(lineno, text, tokens, timing, total, own=None) -> list:
     source], the cells as _report_row writes them; source: its text, or a list of runs
     when highlighted, each [class, text] or, without a class, the text alone
     (templates/lazy.js makes the same row of it). With `own` (as _report_row's) a ninth
-    item: [own time, per hit, % own time, bar width]. A line that never ran and has no
-    figures, most of a big page's rows, is just [lineno, source]."""
-    cells = ["", "", "", ""]
-    percent = None
-    if timing is not None:
-        hits, t = timing
-        percent = 100.0 * t / total if total else None
-        cells = [str(hits), format_seconds(t), format_seconds(t / hits) if hits else "",
-                 _pct(percent) if percent is not None else ""]
-    ran = timing is not None and timing[0] > 0
-    classes = " ".join(filter(None, ["" if ran else "idle", _heat_class(percent)]))
+    item: [own time, per hit, % own time, bar width]. A line with no figures (no timing),
+    most of a big page's rows, is just [lineno, source]."""
     code = text
     if tokens is not None:  # neighbouring tokens of one class as one run: less data
         runs: list = []
@@ -515,12 +506,16 @@ def _row_data(lineno, text, tokens, timing, total, own=None) -> list:
             code = [run if run[0] else run[1] for run in runs]
         else:
             code = "".join(p for _, p in runs)
-    width = _width(percent) if percent is not None else ""
-    if timing is None and classes == "idle" and not width:
+    if timing is None:  # class "idle", every cell empty
         return [lineno, code]
-    row = [lineno, classes, *cells, width, code]
-    if own is not None and timing is not None:
-        hits, (mine, of) = timing[0], own
+    hits, t = timing
+    percent = 100.0 * t / total if total else None
+    cells = [str(hits), format_seconds(t), format_seconds(t / hits) if hits else "",
+             _pct(percent) if percent is not None else ""]
+    classes = " ".join(filter(None, ["" if hits > 0 else "idle", _heat_class(percent)]))
+    row = [lineno, classes, *cells, _width(percent) if percent is not None else "", code]
+    if own is not None:
+        mine, of = own
         share = 100.0 * mine / of if of else None
         row.append([format_seconds(mine), format_seconds(mine / hits) if hits else "",
                     _pct(share) if share is not None else "",
