@@ -39,8 +39,11 @@ int
 lw_backend_start(PyObject *module, lw_state *st)
 {
     (void)module;
-    /* Stacks from an earlier run describe frames we stopped watching. */
+    /* Stacks from an earlier run describe frames we stopped watching; forgetting the
+     * cached one sends each thread's next event through the epoch check (events.h). */
     st->epoch++;
+    st->last_tstate = NULL;
+    st->last_stack = NULL;
     return st->ops->start(st);
 }
 

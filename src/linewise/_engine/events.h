@@ -92,24 +92,22 @@ lw_charge_span(CodeEntry *e, ThreadStack *ts, FrameRec *r, int hit_line, int64_t
     r->child_events = 0;
 }
 
-/* The stack of the thread `tstate`, emptied first if it predates the backend's last start. */
+/* The stack of the thread `tstate`, emptied first if it predates the backend's last start.
+ * The cached stack is always of this epoch: lw_backend_start forgets it. */
 static inline ThreadStack *
 lw_stack(lw_state *st, PyThreadState *tstate)
 {
-    ThreadStack *ts;
     if (LW_LIKELY(st->last_tstate == tstate && st->last_thread_id == tstate->id)) {
-        ts = st->last_stack;
+        return st->last_stack;
     }
-    else {
-        ts = &lw_tstack;
-        st->last_tstate = tstate;
-        st->last_thread_id = tstate->id;
-        st->last_stack = ts;
-    }
-    if (LW_UNLIKELY(ts->epoch != st->epoch)) {
+    ThreadStack *ts = &lw_tstack;
+    if (ts->epoch != st->epoch) {
         ts->size = 0;
         ts->epoch = st->epoch;
     }
+    st->last_tstate = tstate;
+    st->last_thread_id = tstate->id;
+    st->last_stack = ts;
     return ts;
 }
 

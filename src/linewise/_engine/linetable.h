@@ -70,12 +70,26 @@ int lw_linetable_init(Py_ssize_t *index);
 static inline CodeEntry *
 lw_code_entry(Py_ssize_t index, PyObject *code)
 {
+#if PY_VERSION_HEX < 0x030F0000
+    /* Read in place, as PyUnstable_Code_GetExtra does, which would be a call into
+     * libpython on every event. co_extra is a public member of PyCodeObject, and what it
+     * points to has been CPython's _PyCodeObjectExtra, a size and an array, from 3.6
+     * through 3.14; a later version goes through the API until checked. Both backends
+     * pass real code objects only (a frame's code, sys.monitoring's first argument). */
+    typedef struct {
+        Py_ssize_t size;
+        void *extras[1];
+    } lw_code_extras;
+    const lw_code_extras *x = (const lw_code_extras *)((PyCodeObject *)code)->co_extra;
+    return (x != NULL && index < x->size) ? (CodeEntry *)x->extras[index] : NULL;
+#else
     void *extra = NULL;
     if (LW_UNLIKELY(LW_Code_GetExtra(code, index, &extra) < 0)) {
         PyErr_Clear();
         return NULL;
     }
     return (CodeEntry *)extra;
+#endif
 }
 
 /* Gets or creates the entry for `code`, covering lines first..last. `yield_offsets` is a

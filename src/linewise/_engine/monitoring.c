@@ -25,20 +25,97 @@ volatile int64_t lw_null_sink;
 #define NULL_HOOK_RETURN() ((void)0)
 #endif
 
+/* What the callbacks are bound to (their `self`): the module's state at one load, where
+ * PyModule_GetState would be a call into libpython on every event. It keeps the module,
+ * and so the state, alive for as long as sys.monitoring holds a callback. */
+typedef struct {
+    PyObject_HEAD
+    lw_state *st;       /* the module's state */
+    PyObject *module;   /* owned */
+} CallbackSelf;
+
+static int
+callback_self_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((CallbackSelf *)self)->module);
+    return 0;
+}
+
+static int
+callback_self_clear(PyObject *self)
+{
+    Py_CLEAR(((CallbackSelf *)self)->module);
+    return 0;
+}
+
+static void
+callback_self_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    (void)callback_self_clear(self);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot callback_self_slots[] = {
+    {Py_tp_traverse, callback_self_traverse},
+    {Py_tp_clear, callback_self_clear},
+    {Py_tp_dealloc, callback_self_dealloc},
+    {Py_tp_doc, (void *)"What linewise's sys.monitoring callbacks are bound to."},
+    {0, NULL},
+};
+
+static PyType_Spec callback_self_spec = {
+    .name = "linewise._engine.MonitoringCallbacks",
+    .basicsize = sizeof(CallbackSelf),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = callback_self_slots,
+};
+
+/* A new CallbackSelf for `module`, or NULL with an exception. */
+static PyObject *
+callback_self_new(PyObject *module, lw_state *st)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &callback_self_spec, NULL);  /* owned */
+    if (type == NULL) {
+        return NULL;
+    }
+    CallbackSelf *self = PyObject_GC_New(CallbackSelf, (PyTypeObject *)type);  /* owns a ref to type */
+    Py_DECREF(type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->st = st;
+    self->module = Py_NewRef(module);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static inline lw_state *
+callback_state(PyObject *self)
+{
+    return ((CallbackSelf *)self)->st;
+}
+
 /* The entry of an active profiled code object, or NULL. */
 static inline CodeEntry *
 active_entry(lw_state *st, PyObject *code)
 {
+    if (LW_UNLIKELY(!PyCode_Check(code))) {
+        return NULL;  /* only a caller other than sys.monitoring passes anything else */
+    }
     CodeEntry *e = lw_code_entry(st->extra_index, code);
     return (e != NULL && e->active) ? e : NULL;
 }
 
 static PyObject *
-on_line_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+on_line_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     NULL_HOOK_RETURN();
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = callback_state(self);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 2) && (e = active_entry(st, args[0])) != NULL) {
         lw_mem_forget_event_args(st, args, nargs);
@@ -49,11 +126,11 @@ on_line_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-on_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     NULL_HOOK_RETURN();
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = callback_state(self);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
         lw_mem_forget_event_args(st, args, nargs);
@@ -65,11 +142,11 @@ on_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_RESUME and PY_THROW (a generator entered through throw() or close()). */
 static PyObject *
-on_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+on_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     NULL_HOOK_RETURN();
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = callback_state(self);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
         lw_mem_forget_event_args(st, args, nargs);
@@ -81,11 +158,11 @@ on_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_RETURN and PY_UNWIND. */
 static PyObject *
-on_leave(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+on_leave(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     NULL_HOOK_RETURN();
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = callback_state(self);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 1) && (e = active_entry(st, args[0])) != NULL) {
         lw_mem_forget_event_args(st, args, nargs);
@@ -96,11 +173,11 @@ on_leave(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-on_yield(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+on_yield(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     NULL_HOOK_RETURN();
     int64_t now = lw_timer_now();
-    lw_state *st = lw_get_state(module);
+    lw_state *st = callback_state(self);
     CodeEntry *e;
     if (LW_LIKELY(nargs >= 3) && (e = active_entry(st, args[0])) != NULL) {
         lw_mem_forget_event_args(st, args, nargs);
@@ -139,6 +216,7 @@ lw_monitoring_init(PyObject *module, lw_state *st)
     PyObject *pairs = NULL;   /* owned */
     PyObject *bit = NULL;     /* owned */
     PyObject *callable = NULL;  /* owned */
+    PyObject *self = NULL;    /* owned: the callables' self */
     st->mon.tool_id = -1;
     sys = PyImport_ImportModule("sys");
     if (sys == NULL) {
@@ -154,6 +232,10 @@ lw_monitoring_init(PyObject *module, lw_state *st)
     }
     pairs = PyTuple_New(N_EVENTS);
     if (pairs == NULL) {
+        goto error;
+    }
+    self = callback_self_new(module, st);
+    if (self == NULL) {
         goto error;
     }
     st->mon.local_events = st->mon.global_events = 0;
@@ -174,7 +256,7 @@ lw_monitoring_init(PyObject *module, lw_state *st)
         else {
             st->mon.local_events |= value;
         }
-        callable = PyCFunction_NewEx(&callback_defs[event_map[i].callback], module, NULL);
+        callable = PyCFunction_NewEx(&callback_defs[event_map[i].callback], self, NULL);
         if (callable == NULL) {
             goto error;
         }
@@ -189,8 +271,10 @@ lw_monitoring_init(PyObject *module, lw_state *st)
     st->mon.callbacks = pairs;
     Py_DECREF(sys);
     Py_DECREF(events);
+    Py_DECREF(self);
     return 0;
 error:
+    Py_XDECREF(self);
     Py_XDECREF(sys);
     Py_XDECREF(events);
     Py_XDECREF(pairs);
