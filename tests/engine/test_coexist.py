@@ -978,3 +978,22 @@ def test_settrace_all_threads_while_profiling_is_warned(restore_hooks):
             lp.disable()
         threading.settrace_all_threads(None)
     assert ("call", "loop_sum", line_of(B, "ls_init") - 1) in rec.events
+
+
+@needs_monitoring
+def test_our_callbacks_called_by_hand_with_anything_do_nothing():
+    # sys.monitoring hands a tool's callbacks to whoever asks (register_callback returns
+    # the one it replaces); the engine reads its first argument as a code object in place.
+    if _engine.backend != "monitoring":
+        pytest.skip("the sys.monitoring backend's callbacks")
+    mon = sys.monitoring
+    lp = LineProfiler(B.loop_sum)
+    with lp:
+        tool = next(i for i in range(6) if mon.get_tool(i) == "linewise")
+        on_line = mon.register_callback(tool, mon.events.LINE, None)
+        mon.register_callback(tool, mon.events.LINE, on_line)
+        for junk in ("not code", 7, None, B.loop_sum, object()):
+            assert on_line(junk, 3) is None
+        assert on_line(B.with_block.__code__, 3) is None  # code it does not profile
+        B.loop_sum(5)
+    assert hits_of(lp.get_stats(), B.loop_sum) == lines(B, EXPECTED[B.loop_sum])
