@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import sys
 import types
+import weakref
 
 from . import _engine, _follow
 from ._codes import (functions_of as _functions_of, is_pseudo_file as _is_pseudo_file,
@@ -19,6 +20,12 @@ from .provenance import default_meta
 from .store import dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
+
+# The code objects of decorated functions' copies (LineProfiler._counting_copy), by id:
+# code objects compare equal by value, so a copy and its original are one key in a set.
+_COUNTING_CODES: "weakref.WeakValueDictionary[int, types.CodeType]" = weakref.WeakValueDictionary()
+# Generators, coroutines, async generators: their frames leave at each yield (wrapped).
+_SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
 
 # Importing the reports here would cost every child process that linewise follows
 # milliseconds at start-up: show_func and show_text load on use.
@@ -262,6 +269,10 @@ class LineProfiler:
         return self(func)
 
     def _wrap_function(self, func):
+        if self._counts_in_c() and _engine.backend == "monitoring":
+            decorated = self._counting_copy(func)
+            if decorated is not None:
+                return decorated
         if self._counts_in_c():
             # The engine's Wrapper counts enable/disable around each call in C (what the
             # Python wrapper below does, at a fraction of the cost); functools.wraps'
@@ -281,6 +292,41 @@ class LineProfiler:
 
         wrapper.__line_profiler_wrapped__ = True
         return wrapper
+
+    def _counting_copy(self, func):
+        """On sys.monitoring: a copy of `func` over its own code object, whose frames count
+        this profiler up and down in the engine's PY_START and PY_RETURN/PY_UNWIND events.
+        A call of it is then an ordinary Python-to-Python call, which the interpreter runs
+        in the same C frame; a wrapper, even in C, costs a C frame per call (recursion
+        through it being most of a decorated fib's overhead). `func` itself keeps its code,
+        so calling the undecorated original does not enable profiling, as with a wrapper.
+        None when it cannot be done (not a plain function, no tool id free): the caller
+        wraps instead."""
+        if type(func) is not types.FunctionType:
+            return None
+        code = func.__code__
+        if code.co_flags & _SUSPENDS:
+            return None
+        if _COUNTING_CODES.get(id(code)) is not code:
+            code = code.replace()  # a distinct object, equal to the original
+        first, last = _line_range(code)
+        if _unprofilable(code, first, last) is not None:
+            return None
+        try:
+            self._engine.add_code(code, first, last, _yield_offsets(code), counting=True)
+        except RuntimeError:  # every sys.monitoring tool id is taken: the wrapper waits
+            return None
+        _COUNTING_CODES[id(code)] = code
+        self._names.setdefault(code, self._names.get(func.__code__) or _qualname(func))
+        copy = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__,
+                                  func.__closure__)
+        copy.__kwdefaults__ = func.__kwdefaults__
+        functools.update_wrapper(copy, func)
+        copy.__line_profiler_wrapped__ = True
+        copy.__linewise_profiler__ = self  # kept alive, as a wrapper keeps it
+        # The engine stays armed (holding its sys.monitoring tool id) while the copy lives.
+        weakref.finalize(copy, self._engine.uncount_code, code).atexit = False
+        return copy
 
     def _counts_in_c(self) -> bool:
         """Whether a wrapper may count this profiler's engine directly: unless a subclass

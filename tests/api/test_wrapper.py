@@ -5,25 +5,38 @@ several profilers, exceptions) with counting done in C, and no reference leaked 
 import copy
 import functools
 import gc
+import importlib
 import inspect
 import pickle
 import sys
+import threading
+import types
 import weakref
 
 import pytest
 
 from conftest import hits_of, lines
 from linewise import LineProfiler, _engine
-from programs import wrapped as W
+
+# Decorated plain functions count their profiler themselves (sys.monitoring backend).
+COUNTING = _engine.backend == "monitoring"
+needs_counting = pytest.mark.skipif(not COUNTING, reason="counting copies: sys.monitoring")
 
 
-@pytest.fixture(autouse=True)
-def disarm_module_profiler():
-    """W.LP lives as long as the session: a decorated call leaves its code instrumented
-    (the monitoring backend keeps it armed for the next call), which later tests, counting
-    armed engines, must not see."""
-    yield
-    W.LP.disable()
+@pytest.fixture
+def W():
+    """programs.wrapped, decorated at import by its module-level LineProfiler. A profiler
+    with a live decorated function stays armed (on sys.monitoring it holds its tool id so
+    that the function's next call is seen), which later tests, counting armed engines and
+    free tool ids, must not see: the module is dropped and collected after each test."""
+    sys.modules.pop("programs.wrapped", None)
+    module = importlib.import_module("programs.wrapped")
+    yield module
+    del sys.modules["programs.wrapped"]
+    vars(sys.modules["programs"]).pop("wrapped", None)
+    vars(module).clear()  # its functions' globals: the cycle that keeps them
+    del module
+    gc.collect()
 
 
 def fib_hits(n):
@@ -35,7 +48,7 @@ def fib_hits(n):
     return {"fib_if": calls[n], "fib_base": base[n], "fib_rec": calls[n] - base[n]}
 
 
-def test_plain_function_gets_the_c_wrapper_with_wraps_metadata():
+def test_plain_function_gets_a_counting_copy_or_the_c_wrapper_with_wraps_metadata():
     def f(x: int) -> int:
         """the doc"""
         return x + 1
@@ -43,7 +56,9 @@ def test_plain_function_gets_the_c_wrapper_with_wraps_metadata():
     f.extra = {"a": 1}
     lp = LineProfiler()
     w = lp(f)
-    assert type(w) is _engine.Wrapper
+    # sys.monitoring: a copy of the function over its own code, which counts the profiler
+    # at its frames' start and end; the legacy hook: the C wrapper.
+    assert type(w) is (types.FunctionType if COUNTING else _engine.Wrapper)
     assert w.__wrapped__ is f and inspect.unwrap(w) is f
     assert (w.__name__, w.__qualname__, w.__doc__, w.__module__) == (
         "f", f.__qualname__, "the doc", __name__)
@@ -54,18 +69,23 @@ def test_plain_function_gets_the_c_wrapper_with_wraps_metadata():
     assert callable(w) and w(1) == 2
     w.later = 5  # attributes can still be set
     assert w.__dict__["later"] == 5
-    assert "f" in repr(w) and "linewise" in repr(w)
-    assert w.__linewise_func__ is f and w.__linewise_profiler__ is lp
+    assert w.__linewise_profiler__ is lp
+    if COUNTING:
+        assert w.__code__ is not f.__code__ and w.__code__ == f.__code__
+        assert w.__globals__ is f.__globals__ and inspect.isfunction(w)
+    else:
+        assert "f" in repr(w) and "linewise" in repr(w)
+        assert w.__linewise_func__ is f
 
 
-def test_recursion_through_the_wrapper_counts_every_call():
+def test_recursion_through_the_wrapper_counts_every_call(W):
     W.LP.reset_stats()
     assert W.fib(12) == 144
     assert W.LP.enable_count == 0
     assert hits_of(W.LP.get_stats(), W.fib.__wrapped__) == lines(W, fib_hits(12))
 
 
-def test_arguments_and_keywords_pass_through():
+def test_arguments_and_keywords_pass_through(W):
     W.LP.reset_stats()
     assert W.kw(1) == (1, 2, (), 3, {})
     assert W.kw(1, 5, 6, 7, c=8, d=9) == (1, 5, (6, 7), 8, {"d": 9})
@@ -74,7 +94,7 @@ def test_arguments_and_keywords_pass_through():
     assert hits_of(W.LP.get_stats(), W.kw.__wrapped__) == lines(W, {"kw_ret": 3})
 
 
-def test_binds_as_a_method_like_a_function():
+def test_binds_as_a_method_like_a_function(W):
     W.LP.reset_stats()
     s = W.Shape(3)
     assert s.area() == 9 and s.area(scale=2) == 18
@@ -93,7 +113,7 @@ def test_binds_as_a_method_like_a_function():
 
 
 @pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
-def test_pickled_by_reference(protocol):
+def test_pickled_by_reference(protocol, W):
     for obj in (W.fib, W.kw, W.Shape.area):
         assert pickle.loads(pickle.dumps(obj, protocol=protocol)) is obj
     assert copy.copy(W.fib) is W.fib and copy.deepcopy(W.fib) is W.fib
@@ -109,7 +129,7 @@ def test_pickling_a_wrapper_not_reachable_by_name_fails_as_a_function_does():
         pickle.dumps(lp(local))
 
 
-def test_exceptions_pass_through_and_counting_stops():
+def test_exceptions_pass_through_and_counting_stops(W):
     W.LP.reset_stats()
     err = KeyError("k")
     with pytest.raises(KeyError) as info:
@@ -131,8 +151,9 @@ def test_several_profilers_nested_decorators():
     assert lp1.enable_count == lp2.enable_count == 0
     for lp in (lp1, lp2):
         assert [h for _, h, _ in lp.get_stats().timings[lp.key_for(f.__code__)]] == [3]
-    # lp2 profiles f (found through __wrapped__); the C wrapper has no lines of its own.
-    assert [code.co_name for code in lp2._engine.codes] == ["f"]
+    # lp2 profiles f (found through __wrapped__); a wrapper has no lines of its own, and a
+    # counting copy's code has f's.
+    assert {code.co_name for code in lp2._engine.codes} == {"f"}
 
 
 def test_decorated_call_inside_with_block_keeps_counting_after():
@@ -243,3 +264,134 @@ def test_generator_wrappers_keep_their_profiler_alive():
         del w
         gc.collect()
         assert probe() is None
+
+
+# -- counting copies (sys.monitoring) -------------------------------------------------------
+
+
+def ours():
+    return [i for i in range(6) if sys.monitoring.get_tool(i) == "linewise"]
+
+
+@needs_counting
+def test_counting_copy_enables_only_while_its_frames_run():
+    seen = []
+
+    def g():
+        return 0
+
+    def f(x):
+        seen.append((lp.enable_count, lp._engine.enabled))
+        g()
+        return x
+
+    lp = LineProfiler(g)
+    w = lp(f)
+    assert lp._engine.armed and lp._engine.counting_codes == 1 and lp.enable_count == 0
+    assert f(1) == 1 and w(2) == 2 and f(3) == 3  # the original does not count
+    assert seen == [(0, False), (1, True), (0, False)]
+    assert lp.enable_count == 0 and not lp._engine.enabled
+    st = lp.get_stats()
+    assert [h for _, h, _ in st.timings[lp.key_for(g.__code__)]] == [1]
+    assert [h for _, h, _ in st.timings[lp.key_for(f.__code__)]] == [1, 1, 1]
+    assert list(st.timings) == [lp.key_for(g.__code__), lp.key_for(f.__code__)]
+
+
+@needs_counting
+def test_counting_copy_counts_again_after_disable_and_releases_its_tool_id_when_gone():
+    """As a wrapper's, a decorated call after disable() enables profiling again; the tool
+    id stays taken while a decorated function lives, and is freed when it goes."""
+    def f(x):
+        return x
+
+    gc.collect()
+    before = ours()
+    lp = LineProfiler()
+    w = lp(f)
+    w(1)
+    lp.disable()
+    assert lp._engine.armed
+    w(2)
+    with lp:
+        w(3)
+    assert lp.enable_count == 0 and lp._engine.armed
+    assert [h for _, h, _ in lp.get_stats().timings[lp.key_for(f.__code__)]] == [3]
+    assert ours() != []
+    del w
+    gc.collect()
+    assert lp._engine.counting_codes == 0 and not lp._engine.armed
+    assert ours() == before
+    assert [h for _, h, _ in lp.get_stats().timings[lp.key_for(f.__code__)]] == [3]
+
+
+@needs_counting
+def test_counting_copy_counts_down_when_its_frame_raises_or_exits_by_a_signal():
+    def f(exc):
+        raise exc
+
+    lp = LineProfiler()
+    w = lp(f)
+    for exc in (KeyError("k"), KeyboardInterrupt(), SystemExit(3), StopIteration()):
+        with pytest.raises(type(exc)) as info:
+            w(exc)
+        assert info.value is exc
+        assert lp.enable_count == 0 and not lp._engine.enabled
+    assert [h for _, h, _ in lp.get_stats().timings[lp.key_for(f.__code__)]] == [4]
+
+
+@needs_counting
+def test_counting_copy_in_threads_and_with_memory():
+    def f(n):
+        data = [bytearray(1000) for _ in range(n)]
+        return len(data)
+
+    lp = LineProfiler(memory=True)
+    w = lp(f)
+    threads = [threading.Thread(target=lambda: [w(20) for _ in range(50)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert lp.enable_count == 0 and not lp._engine.enabled
+    st = lp.get_stats()
+    hits = [h for _, h, _ in st.timings[lp.key_for(f.__code__)]]
+    assert hits[0] == 200 and hits[-1] == 200
+    alloc = {row[0]: row[1] for row in st.memory[lp.key_for(f.__code__)]}
+    assert alloc[f.__code__.co_firstlineno + 1] >= 200 * 20 * 1000
+
+
+@needs_counting
+def test_counting_copy_falls_back_to_the_wrapper_with_no_tool_id_free():
+    def f(x):
+        return x
+
+    gc.collect()
+    taken = {i: sys.monitoring.get_tool(i) for i in range(6) if sys.monitoring.get_tool(i)}
+    if taken:
+        pytest.skip(f"sys.monitoring tool ids in use: {taken}")
+    for i in range(6):
+        sys.monitoring.use_tool_id(i, "squatter")
+    try:
+        lp = LineProfiler()
+        w = lp(f)
+        assert type(w) is _engine.Wrapper and lp._engine.counting_codes == 0
+    finally:
+        for i in range(6):
+            sys.monitoring.free_tool_id(i)
+    assert w(4) == 4
+    assert [h for _, h, _ in lp.get_stats().timings[lp.key_for(f.__code__)]] == [1]
+
+
+@needs_counting
+def test_engine_counting_needs_a_plain_function_code():
+    def gen():
+        yield 1
+
+    e = _engine.Engine()
+    with pytest.raises(ValueError, match="plain function"):
+        e.add_code(gen.__code__, gen.__code__.co_firstlineno, gen.__code__.co_firstlineno + 1,
+                   counting=True)
+    assert e.counting_codes == 0 and not e.armed
+    with pytest.raises(TypeError):
+        e.uncount_code("not code")
+    e.uncount_code(gen.__code__)  # not counting: nothing

@@ -226,8 +226,8 @@ engine_disable(EngineObject *self, int keep_armed)
     }
     int status = engine_memory_off(self, st);
     self->enabled = 0;
-    if (keep_armed && st->ops->keeps_armed) {
-        return status;
+    if ((keep_armed || self->pinned > 0) && st->ops->keeps_armed) {
+        return status;  /* a decorated code's next start enables it again */
     }
     if (engine_disarm(self, st) < 0) {
         return -1;
@@ -272,6 +272,10 @@ Engine_dealloc(EngineObject *self)
     PyObject *saved = lw_err_save();  /* owned */
     if (self->module != NULL) {
         lw_state *st = lw_get_state(self->module);
+        if (self->pinned > 0) {
+            self->pinned = 0;
+            st->count_gen++;  /* frames of its decorated code still running: not its now */
+        }
         if (engine_disable(self, 0) < 0) {
             PyErr_WriteUnraisable((PyObject *)self);
         }
@@ -292,28 +296,71 @@ Engine_dealloc(EngineObject *self)
 }
 
 PyDoc_STRVAR(add_code_doc,
-"add_code(code, first_line, last_line, yield_offsets=None) -> bool\n\n"
+"add_code(code, first_line, last_line, yield_offsets=None, counting=False) -> bool\n\n"
 "Watch `code`, counting lines first_line..last_line. yield_offsets: byte offsets of its\n"
 "YIELD_VALUE and resuming RESUME instructions (used by the legacy backend on 3.11+).\n"
+"counting: `code` is a decorated function's own (sys.monitoring backend, plain functions\n"
+"only): each of its frames counts this engine up while it runs, as enable_by_count()\n"
+"and disable_by_count() around the call would; the engine is armed now and stays armed.\n"
 "Returns True if the code was new to this engine.");
 
-static PyObject *
-Engine_add_code(EngineObject *self, PyObject *args)
+/* Makes `e`'s frames count `self` up (add_code(counting=True)), arming the engine so that
+ * their starts are seen. Returns 0, or -1 with an exception (and nothing changed). */
+static int
+engine_count_on(EngineObject *self, lw_state *st, CodeEntry *e)
 {
+    LineSlot *slot = lw_entry_slot(e, self);
+    int was = slot->counts;
+    if (!was) {
+        slot->counts = 1;
+        e->counting++;
+        self->pinned++;
+    }
+    if (engine_arm(self, st) < 0) {
+        if (!was) {
+            slot->counts = 0;
+            e->counting--;
+            self->pinned--;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Engine_add_code(EngineObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"code", "first_line", "last_line", "yield_offsets", "counting",
+                             NULL};
     PyObject *code;                     /* borrowed */
     PyObject *yield_offsets = Py_None;  /* borrowed */
-    int first_line, last_line;
-    if (!PyArg_ParseTuple(args, "O!ii|O:add_code", &PyCode_Type, &code, &first_line,
-                          &last_line, &yield_offsets)) {
+    int first_line, last_line, counting = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!ii|O$p:add_code", kwlist, &PyCode_Type,
+                                     &code, &first_line, &last_line, &yield_offsets,
+                                     &counting)) {
         return NULL;
     }
     lw_state *st = lw_get_state(self->module);
+    if (counting && !st->ops->keeps_armed) {
+        PyErr_Format(PyExc_ValueError, "add_code(counting=True) needs the sys.monitoring "
+                     "backend, not %s", st->ops->name);
+        return NULL;
+    }
     CodeEntry *e = lw_code_entry_ensure(st->extra_index, code, first_line, last_line,
                                         yield_offsets);
     if (e == NULL) {
         return NULL;
     }
+    if (counting && e->kind != LW_KIND_PLAIN) {
+        /* A generator's frames come and go at each yield: its wrapper counts instead. */
+        PyErr_SetString(PyExc_ValueError, "add_code(counting=True) takes a plain function's "
+                        "code, not a generator's or coroutine's");
+        return NULL;
+    }
     if (lw_entry_slot(e, self) != NULL) {
+        if (counting && engine_count_on(self, st, e) < 0) {
+            return NULL;
+        }
         Py_RETURN_FALSE;
     }
     if (lw_entry_add_slot(e, self) < 0) {
@@ -335,10 +382,40 @@ Engine_add_code(EngineObject *self, PyObject *args)
         (void)PyList_SetSlice(self->codes, n - 1, n, NULL);
         goto error;
     }
+    if (counting && engine_count_on(self, st, e) < 0) {
+        return NULL;  /* watched as an ordinary code, which is harmless */
+    }
     Py_RETURN_TRUE;
 error:
     lw_entry_remove_slot(e, self);
     return NULL;
+}
+
+PyDoc_STRVAR(uncount_code_doc,
+"uncount_code(code) -> None\n\n"
+"Undoes add_code(code, ..., counting=True) (its decorated function is gone): the code\n"
+"stays watched; an engine left with no such code and not enabled is disarmed.");
+
+static PyObject *
+Engine_uncount_code(EngineObject *self, PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "uncount_code() needs a code object");
+        return NULL;
+    }
+    lw_state *st = lw_get_state(self->module);
+    CodeEntry *e = lw_code_entry(st->extra_index, code);
+    LineSlot *slot = e != NULL ? lw_entry_slot(e, self) : NULL;
+    if (slot == NULL || !slot->counts) {
+        Py_RETURN_NONE;
+    }
+    /* No frame of it runs: each holds its function, the last of which is what went. */
+    slot->counts = 0;
+    e->counting--;
+    if (--self->pinned == 0 && !self->enabled && engine_disarm(self, st) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -388,6 +465,43 @@ lw_engine_count_down(EngineObject *self, int keep_armed)
     return 0;
 }
 
+void
+lw_entry_count_up(CodeEntry *e)
+{
+    for (int i = 0; i < e->n_slots; i++) {
+        /* The engine is alive while its slot is; enabling it runs no Python code here
+         * (it is armed: lw_engine_count_up only sets flags and, for memory, the hooks). */
+        if (e->slots[i].counts && lw_engine_count_up(e->slots[i].engine) < 0) {
+            PyErr_WriteUnraisable((PyObject *)e->slots[i].engine);
+        }
+    }
+}
+
+void
+lw_entry_count_down(CodeEntry *e)
+{
+    for (int i = 0; i < e->n_slots; i++) {
+        if (e->slots[i].counts && lw_engine_count_down(e->slots[i].engine, 1) < 0) {
+            PyErr_WriteUnraisable((PyObject *)e->slots[i].engine);
+        }
+    }
+}
+
+void
+lw_stack_uncount(lw_state *st, ThreadStack *ts, int from)
+{
+    for (int i = ts->size - 1; i >= from && ts->counted > 0; i--) {
+        FrameRec *r = &ts->recs[i];
+        if (r->flags & LW_REC_COUNTED) {
+            r->flags &= ~LW_REC_COUNTED;
+            ts->counted--;
+            if (r->count_gen == st->count_gen) {
+                lw_entry_count_down(r->entry);
+            }
+        }
+    }
+}
+
 static PyObject *
 Engine_enable_by_count(EngineObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -421,6 +535,12 @@ static PyObject *
 Engine_get_armed(EngineObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->armed);
+}
+
+static PyObject *
+Engine_get_pinned(EngineObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->pinned);
 }
 
 PyDoc_STRVAR(get_stats_doc,
@@ -713,7 +833,9 @@ Engine_get_codes(EngineObject *self, void *Py_UNUSED(closure))
 }
 
 static PyMethodDef Engine_methods[] = {
-    {"add_code", (PyCFunction)Engine_add_code, METH_VARARGS, add_code_doc},
+    {"add_code", (PyCFunction)(void (*)(void))Engine_add_code, METH_VARARGS | METH_KEYWORDS,
+     add_code_doc},
+    {"uncount_code", (PyCFunction)Engine_uncount_code, METH_O, uncount_code_doc},
     {"enable", (PyCFunction)Engine_enable, METH_NOARGS, "Start counting (idempotent)."},
     {"disable", (PyCFunction)(void (*)(void))Engine_disable, METH_VARARGS | METH_KEYWORDS,
      "disable(keep_armed=False): stop counting (idempotent). keep_armed leaves the code\n"
@@ -738,6 +860,8 @@ static PyGetSetDef Engine_getset[] = {
     {"enable_count", (getter)Engine_get_enable_count, NULL,
      "enable_by_count() calls not yet undone.", NULL},
     {"armed", (getter)Engine_get_armed, NULL, "Whether the engine's code is instrumented.", NULL},
+    {"counting_codes", (getter)Engine_get_pinned, NULL,
+     "Decorated codes that count this engine up (add_code(counting=True)).", NULL},
     {"memory", (getter)Engine_get_memory_on, NULL, "Whether the engine traces memory.", NULL},
     {"codes", (getter)Engine_get_codes, NULL, "The watched code objects.", NULL},
     {"profiled_ns", (getter)Engine_get_profiled_ns, NULL,

@@ -25,6 +25,7 @@ typedef struct {
     struct CodeEntry *entry;   /* borrowed: kept alive by the engines' code references */
     int last_line;             /* line running since last_time; 0 before the first line */
     int flags;                 /* LW_REC_* */
+    uint64_t count_gen;        /* lw_state.count_gen when LW_REC_COUNTED was set */
     int64_t last_time;         /* timer ticks */
     MemRec mem;                /* memory.h: set and read only while memory is traced */
     int64_t start;             /* ticks when it was pushed (started or resumed) */
@@ -40,6 +41,9 @@ typedef struct {
 /* No other record of its code was below it when pushed: its lines' time is the function's
  * counted-once total (LineStat.outer). */
 #define LW_REC_OUTER 2
+/* Its start counted up the engines of a decorated function (lw_entry_count_up): removing
+ * the record counts them down. */
+#define LW_REC_COUNTED 4
 
 typedef struct {
     FrameRec *recs;    /* owned (raw allocator), cap long */
@@ -48,6 +52,8 @@ typedef struct {
     uint64_t epoch;    /* lw_state.epoch when last used; older means stale */
     uint64_t events;   /* profiled events seen on this thread: a clock overhead
                           compensation reads like the timer (events.h) */
+    int counted;       /* records with LW_REC_COUNTED: while 0, removing records needs no
+                          look at what they were */
 } ThreadStack;
 
 /* This thread's stack. Plain C thread-local: found without the interpreter's help. */

@@ -177,6 +177,7 @@ lw_entry_add_slot(CodeEntry *entry, struct EngineObject *engine)
     entry->slots[entry->n_slots].engine = engine;
     entry->slots[entry->n_slots].lines = lines;
     entry->slots[entry->n_slots].mem = NULL;
+    entry->slots[entry->n_slots].counts = 0;
     entry->n_slots++;
     return 0;
 error:
@@ -191,6 +192,9 @@ lw_entry_remove_slot(CodeEntry *entry, struct EngineObject *engine)
         if (entry->slots[i].engine == engine) {
             PyMem_RawFree(entry->slots[i].lines);
             PyMem_RawFree(entry->slots[i].mem);
+            if (entry->slots[i].counts) {
+                entry->counting--;
+            }
             entry->slots[i] = entry->slots[entry->n_slots - 1];
             entry->n_slots--;
             return;

@@ -29,6 +29,9 @@ typedef struct {
     LineStat *lines;              /* owned, CodeEntry.n_lines long */
     struct MemLine *mem;          /* owned, n_lines + 1 long (memory.h), or NULL: the
                                      engine does not trace memory */
+    int counts;                   /* the engine is counted up while a frame of this code
+                                     runs: the code of a function its decorator returned
+                                     (engine.c lw_entry_count_up) */
 } LineSlot;
 
 /* How a code object suspends, which decides what a yield means for timing. */
@@ -46,6 +49,7 @@ typedef struct CodeEntry {
     int n_lines;             /* lines covered: first_line .. first_line + n_lines - 1 */
     int kind;                /* LW_KIND_* */
     int active;              /* enabled engines holding this code; events are on while > 0 */
+    int counting;            /* slots with `counts` set: frames of this code count engines up */
     int n_slots;
     int cap_slots;
     LineSlot *slots;         /* owned */

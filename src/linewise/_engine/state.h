@@ -77,6 +77,9 @@ typedef struct {
     uint64_t dropped;           /* events lost to allocation failure (never raised) */
     int mem_engines;            /* enabled engines tracing memory: events.h charges memory
                                    (mem_events.h) while > 0 (engine.c) */
+    uint64_t count_gen;         /* bumped when an engine with decorated code dies: frame
+                                   records counted before then are not counted down (their
+                                   code may have gone with it) */
 
     MonitoringState mon;        /* sys.monitoring backend */
     LegacyState legacy;         /* legacy backend */
@@ -102,6 +105,9 @@ typedef struct EngineObject {
     int64_t profiled;   /* ticks counted over the closed enabled spans */
     PyObject *codes;    /* owned list of the code objects registered here (kept alive) */
     PyObject *module;   /* owned: the module whose state holds the backend */
+    Py_ssize_t pinned;  /* decorated codes counting this engine (add_code(counting=True)):
+                           while > 0 it stays armed through disable(), as only their
+                           events can enable it */
 } EngineObject;
 
 static inline lw_state *
@@ -117,6 +123,15 @@ int lw_engine_count_up(EngineObject *self);
 /* disable_by_count(): the last one disables (keep_armed: see disable()); nothing if the
  * count is already 0. Returns 0, or -1 with an exception (counting is off regardless). */
 int lw_engine_count_down(EngineObject *self, int keep_armed);
+
+/* A frame of decorated code (CodeEntry.counting) starts: counts up each engine counting
+ * on it. Called from the backend's events (monitoring only), so it never raises: a
+ * failure to enable is reported as unraisable. */
+void lw_entry_count_up(CodeEntry *e);
+/* The reverse, when the frame's record goes. */
+void lw_entry_count_down(CodeEntry *e);
+/* Counts down the counted records of ts from index `from` up (they are being removed). */
+void lw_stack_uncount(lw_state *st, ThreadStack *ts, int from);
 
 /* wrapper.c: what LineProfiler's decorator returns for a plain function. */
 extern PyType_Spec lw_wrapper_spec;
