@@ -74,7 +74,7 @@ def dfib(n):
     return dfib(n - 1) + dfib(n - 2)
 
 
-_DFIB = dfib  # the undecorated function; `dfib` is rebound to the profiler's wrapper
+_DFIB = dfib  # the undecorated function; `dfib` is rebound to what the decorator returns
 
 
 def dict_list(n):
@@ -191,7 +191,7 @@ WORKLOADS = [
     ("tight_loop", "sum of i*i, 200k iterations", _setup_tight_loop),
     ("fib", "recursive fib(25)", _setup_fib),
     ("fib_decorated", "recursive fib(20) x%d, decorated: every call through the "
-     "profiler's wrapper, no `with`" % DECORATED_CALLS, _setup_fib_decorated),
+     "decorated function, no `with`" % DECORATED_CALLS, _setup_fib_decorated),
     ("dict_list", "dict/list-heavy loop, 100k iterations", _setup_dict_list),
     ("generators", "4 chained generators + consumer, 200k items", _setup_generators),
     ("sklearn_fit", "LinearRegression.fit x%d (walkthrough data)" % FIT_CALLS,

@@ -5,10 +5,8 @@ the events are handled in C (linewise._engine).
 """
 from __future__ import annotations
 
-import functools
 import sys
 import types
-import weakref
 
 from . import _engine, _follow
 from ._codes import (functions_of as _functions_of, is_pseudo_file as _is_pseudo_file,
@@ -20,12 +18,6 @@ from .provenance import default_meta
 from .store import dump_stats
 
 __all__ = ["LineProfiler", "show_func", "show_text"]
-
-# The code objects of decorated functions' copies (LineProfiler._counting_copy), by id:
-# code objects compare equal by value, so a copy and its original are one key in a set.
-_COUNTING_CODES: "weakref.WeakValueDictionary[int, types.CodeType]" = weakref.WeakValueDictionary()
-# Generators, coroutines, async generators: their frames leave at each yield (wrapped).
-_SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
 
 # Importing the reports here would cost every child process that linewise follows
 # milliseconds at start-up: show_func and show_text load on use.
@@ -247,164 +239,21 @@ class LineProfiler:
     # -- as a decorator ----------------------------------------------------------------
 
     def __call__(self, func):
-        """Decorator: profiles `func` and returns a wrapper that enables profiling while it
-        runs (a class is profiled whole and returned unchanged)."""
-        if isinstance(func, type):
-            self.add_class(func)
-            return func
-        self.add_callable(func)
-        if isinstance(func, (property, classmethod, staticmethod, functools.cached_property)):
-            return func  # descriptors: profiled while enabled, not self-enabling
-        import inspect
+        """Decorator: profiles `func` and returns a function that enables profiling while
+        it runs (a class is profiled whole and returned unchanged); see _decorate."""
+        from . import _decorate
 
-        if inspect.isasyncgenfunction(func):
-            return self._wrap_asyncgen(func)
-        if inspect.iscoroutinefunction(func):
-            return self._wrap_coroutine(func)
-        if inspect.isgeneratorfunction(func):
-            return self._wrap_generator(func)
-        return self._wrap_function(func)
+        return _decorate.decorate(self, func)
 
     def wrap_function(self, func):
         return self(func)
 
-    def _wrap_function(self, func):
-        if self._counts_in_c() and _engine.backend == "monitoring":
-            decorated = self._counting_copy(func)
-            if decorated is not None:
-                return decorated
-        if self._counts_in_c():
-            # The engine's Wrapper counts enable/disable around each call in C (what the
-            # Python wrapper below does, at a fraction of the cost); functools.wraps'
-            # metadata goes in its __dict__.
-            wrapper = _engine.Wrapper(func, self._engine, self)
-            functools.update_wrapper(wrapper, func)
-            wrapper.__line_profiler_wrapped__ = True
-            return wrapper
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            self.enable_by_count()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self._count_down(keep_armed=True)
-
-        wrapper.__line_profiler_wrapped__ = True
-        return wrapper
-
-    def _counting_copy(self, func):
-        """On sys.monitoring: a copy of `func` over its own code object, whose frames count
-        this profiler up and down in the engine's PY_START and PY_RETURN/PY_UNWIND events.
-        A call of it is then an ordinary Python-to-Python call, which the interpreter runs
-        in the same C frame; a wrapper, even in C, costs a C frame per call (recursion
-        through it being most of a decorated fib's overhead). `func` itself keeps its code,
-        so calling the undecorated original does not enable profiling, as with a wrapper.
-        None when it cannot be done (not a plain function, no tool id free): the caller
-        wraps instead."""
-        if type(func) is not types.FunctionType:
-            return None
-        code = func.__code__
-        if code.co_flags & _SUSPENDS:
-            return None
-        if _COUNTING_CODES.get(id(code)) is not code:
-            code = code.replace()  # a distinct object, equal to the original
-        first, last = _line_range(code)
-        if _unprofilable(code, first, last) is not None:
-            return None
-        try:
-            self._engine.add_code(code, first, last, _yield_offsets(code), counting=True)
-        except RuntimeError:  # every sys.monitoring tool id is taken: the wrapper waits
-            return None
-        _COUNTING_CODES[id(code)] = code
-        self._names.setdefault(code, self._names.get(func.__code__) or _qualname(func))
-        copy = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__,
-                                  func.__closure__)
-        copy.__kwdefaults__ = func.__kwdefaults__
-        functools.update_wrapper(copy, func)
-        copy.__line_profiler_wrapped__ = True
-        copy.__linewise_profiler__ = self  # kept alive, as a wrapper keeps it
-        # The engine stays armed (holding its sys.monitoring tool id) while the copy lives.
-        weakref.finalize(copy, self._engine.uncount_code, code).atexit = False
-        return copy
-
     def _counts_in_c(self) -> bool:
-        """Whether a wrapper may count this profiler's engine directly: unless a subclass
-        changed how counting is done, whose methods the wrapper must then call."""
+        """Whether a decorator may count this profiler's engine directly: unless a subclass
+        changed how counting is done, whose methods a wrapper must then call."""
         cls = type(self)
         return (cls.enable_by_count is LineProfiler.enable_by_count
                 and cls._count_down is LineProfiler._count_down)
-
-    def _counters(self):
-        """The wrappers' enable_by_count() and _count_down(keep_armed=True): the engine's
-        own methods, unless a subclass changed how counting is done."""
-        if self._counts_in_c():
-            return (self._engine.enable_by_count,
-                    functools.partial(self._engine.disable_by_count, keep_armed=True))
-        return self.enable_by_count, functools.partial(self._count_down, keep_armed=True)
-
-    def _wrap_generator(self, func):
-        count_up, count_down = self._counters()
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            gen = func(*args, **kwargs)
-            to_send, to_throw = None, None
-            while True:
-                count_up()
-                try:
-                    if to_throw is not None:
-                        item = gen.throw(to_throw)
-                    else:
-                        item = gen.send(to_send)
-                except StopIteration as stop:
-                    return stop.value
-                finally:
-                    count_down()
-                to_send, to_throw = None, None
-                try:
-                    to_send = yield item
-                except GeneratorExit:
-                    count_up()
-                    try:
-                        gen.close()
-                    finally:
-                        count_down()
-                    raise
-                except BaseException as exc:  # noqa: B036 - forwarded into the generator
-                    to_throw = exc
-
-        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
-        return wrapper
-
-    def _wrap_coroutine(self, func):
-        count_up, count_down = self._counters()
-
-        @functools.wraps(func)
-        async def wrapper(*args, **kwargs):
-            count_up()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                count_down()
-
-        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
-        return wrapper
-
-    def _wrap_asyncgen(self, func):
-        count_up, count_down = self._counters()
-
-        @functools.wraps(func)
-        async def wrapper(*args, **kwargs):
-            count_up()
-            try:
-                async for item in func(*args, **kwargs):
-                    yield item
-            finally:
-                count_down()
-
-        wrapper.__linewise_profiler__ = self  # kept alive, as the C wrapper keeps it
-        return wrapper
 
     # -- results ---------------------------------------------------------------------
 
