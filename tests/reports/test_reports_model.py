@@ -125,7 +125,7 @@ def _private_imports(path):
                                                  (node.module or "").startswith("linewise")):
             for alias in node.names:
                 if alias.name.startswith("_") and alias.name not in (
-                        "_engine", "__version__", "_children", "_signals", "_follow",
+                        "_engine", "__version__", "_children", "_signals", "_follow", "_decorate",
                         "_gather"):
                     found.append((node.module, alias.name))
                 aliases.add(alias.asname or alias.name)
