@@ -81,8 +81,11 @@ def counting_copy(profiler, func):
     code = func.__code__
     if code.co_flags & _SUSPENDS:
         return None
-    if _COUNTING_CODES.get(id(code)) is not code:
-        code = code.replace()  # a distinct object, equal to the original
+    if _COUNTING_CODES.get(id(code)) is code:
+        # Already a decorated function (this profiler's or another's): its code counts
+        # one engine, which a running frame's record holds; the wrapper nests over it.
+        return None
+    code = code.replace()  # a distinct object, equal to the original
     first, last = _line_range(code)
     if _unprofilable(code, first, last) is not None:
         return None

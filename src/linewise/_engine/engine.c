@@ -272,10 +272,7 @@ Engine_dealloc(EngineObject *self)
     PyObject *saved = lw_err_save();  /* owned */
     if (self->module != NULL) {
         lw_state *st = lw_get_state(self->module);
-        if (self->pinned > 0) {
-            self->pinned = 0;
-            st->count_gen++;  /* frames of its decorated code still running: not its now */
-        }
+        self->pinned = 0;  /* frames counting it up hold it: none runs */
         if (engine_disable(self, 0) < 0) {
             PyErr_WriteUnraisable((PyObject *)self);
         }
@@ -357,6 +354,12 @@ Engine_add_code(EngineObject *self, PyObject *args, PyObject *kwds)
                         "code, not a generator's or coroutine's");
         return NULL;
     }
+    if (counting && e->counting > 0) {
+        /* Its frames count one engine: the record of a running one holds that engine. */
+        PyErr_SetString(PyExc_ValueError, "add_code(counting=True): this code already "
+                        "counts an engine (a decorated function's); copy it first");
+        return NULL;
+    }
     if (lw_entry_slot(e, self) != NULL) {
         if (counting && engine_count_on(self, st, e) < 0) {
             return NULL;
@@ -383,7 +386,10 @@ Engine_add_code(EngineObject *self, PyObject *args, PyObject *kwds)
         goto error;
     }
     if (counting && engine_count_on(self, st, e) < 0) {
-        return NULL;  /* watched as an ordinary code, which is harmless */
+        /* Arming failed, so the code was not made active: only the list holds it. */
+        Py_ssize_t n = PyList_GET_SIZE(self->codes);
+        (void)PyList_SetSlice(self->codes, n - 1, n, NULL);
+        goto error;
     }
     Py_RETURN_TRUE;
 error:
@@ -465,39 +471,46 @@ lw_engine_count_down(EngineObject *self, int keep_armed)
     return 0;
 }
 
-void
+EngineObject *
 lw_entry_count_up(CodeEntry *e)
 {
     for (int i = 0; i < e->n_slots; i++) {
+        if (!e->slots[i].counts) {
+            continue;
+        }
         /* The engine is alive while its slot is; enabling it runs no Python code here
          * (it is armed: lw_engine_count_up only sets flags and, for memory, the hooks). */
-        if (e->slots[i].counts && lw_engine_count_up(e->slots[i].engine) < 0) {
-            PyErr_WriteUnraisable((PyObject *)e->slots[i].engine);
+        EngineObject *engine = e->slots[i].engine;  /* borrowed */
+        if (lw_engine_count_up(engine) < 0) {
+            PyErr_WriteUnraisable((PyObject *)engine);
+            return NULL;
         }
+        return (EngineObject *)Py_NewRef(engine);
     }
+    return NULL;
 }
 
 void
-lw_entry_count_down(CodeEntry *e)
+lw_record_count_down(EngineObject *engine)
 {
-    for (int i = 0; i < e->n_slots; i++) {
-        if (e->slots[i].counts && lw_engine_count_down(e->slots[i].engine, 1) < 0) {
-            PyErr_WriteUnraisable((PyObject *)e->slots[i].engine);
-        }
+    if (lw_engine_count_down(engine, 1) < 0) {
+        PyErr_WriteUnraisable((PyObject *)engine);
     }
+    Py_DECREF(engine);
 }
 
 void
-lw_stack_uncount(lw_state *st, ThreadStack *ts, int from)
+lw_stack_uncount(ThreadStack *ts, int from)
 {
+    /* Each step re-reads ts: releasing an engine may run its deallocator. */
     for (int i = ts->size - 1; i >= from && ts->counted > 0; i--) {
         FrameRec *r = &ts->recs[i];
         if (r->flags & LW_REC_COUNTED) {
+            EngineObject *engine = r->counted;  /* owned, taken from the record */
             r->flags &= ~LW_REC_COUNTED;
+            r->counted = NULL;
             ts->counted--;
-            if (r->count_gen == st->count_gen) {
-                lw_entry_count_down(r->entry);
-            }
+            lw_record_count_down(engine);
         }
     }
 }

@@ -102,8 +102,11 @@ lw_stack(lw_state *st, PyThreadState *tstate)
     }
     ThreadStack *ts = &lw_tstack;
     if (ts->epoch != st->epoch) {
-        /* Counted records are of engines since dead (a live one with decorated code stays
-         * armed, so the backend has not restarted since): nothing to count down. */
+        /* Frames left unseen while the backend was stopped: release the engines their
+         * starts counted up (normally none: an engine with decorated code stays armed). */
+        if (LW_UNLIKELY(ts->counted > 0)) {
+            lw_stack_uncount(ts, 0);
+        }
         ts->size = 0;
         ts->counted = 0;
         ts->epoch = st->epoch;
@@ -169,10 +172,10 @@ lw_mark_outer(ThreadStack *ts, FrameRec *r, CodeEntry *e)
 
 /* Removes the records from index `size` up, counting down the decorated ones. */
 static inline void
-lw_truncate(lw_state *st, ThreadStack *ts, int size)
+lw_truncate(ThreadStack *ts, int size)
 {
     if (LW_UNLIKELY(ts->counted > 0)) {
-        lw_stack_uncount(st, ts, size);
+        lw_stack_uncount(ts, size);
     }
     ts->size = size;
 }
@@ -180,9 +183,9 @@ lw_truncate(lw_state *st, ThreadStack *ts, int size)
 /* Pops `r` and everything above it; its time since it was pushed is the time of a profiled
  * callee to the record below (whose line it ran in). */
 static inline void
-lw_pop(lw_state *st, ThreadStack *ts, FrameRec *r, int64_t now)
+lw_pop(ThreadStack *ts, FrameRec *r, int64_t now)
 {
-    lw_truncate(st, ts, (int)(r - ts->recs));
+    lw_truncate(ts, (int)(r - ts->recs));
     if (ts->size > 0) {
         FrameRec *below = r - 1;
         below->child += now - r->start;
@@ -193,7 +196,7 @@ lw_pop(lw_state *st, ThreadStack *ts, FrameRec *r, int64_t now)
 /* The record of the frame `key`, dropping records above it (frames that left unseen);
  * NULL when the frame is not on the stack. */
 static inline FrameRec *
-lw_find(lw_state *st, ThreadStack *ts, void *key)
+lw_find(ThreadStack *ts, void *key)
 {
     int i = ts->size - 1;
     if (LW_LIKELY(i >= 0 && ts->recs[i].key == key)) {
@@ -201,7 +204,7 @@ lw_find(lw_state *st, ThreadStack *ts, void *key)
     }
     for (i--; i >= 0; i--) {
         if (ts->recs[i].key == key) {
-            lw_truncate(st, ts, i + 1);
+            lw_truncate(ts, i + 1);
             return &ts->recs[i];
         }
     }
@@ -219,25 +222,25 @@ lw_on_start(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_
         (void)lw_suspend_take(&st->suspended, key, &gone);
     }
     ts->events++;
-    /* A decorated function's code: its engines go on before the record is made, so that
-     * the record is made as theirs (memory). */
-    int counting = LW_UNLIKELY(e->counting > 0);
-    if (counting) {
-        lw_entry_count_up(e);
+    /* A decorated function's code: its engine goes on before the record is made, so that
+     * the record is made as its (memory). */
+    EngineObject *counted = NULL;  /* owned, until the record holds it */
+    if (LW_UNLIKELY(e->counting > 0)) {
+        counted = lw_entry_count_up(e);
     }
     /* No search for a stale record with this key: that would make deep recursion
      * quadratic, and the new record on top is what every later look-up finds first. */
     FrameRec *r = lw_push(st, ts, key, e, 0, now);
     if (r != NULL) {
         lw_mark_outer(ts, r, e);
-        if (counting) {
+        if (counted != NULL) {
             r->flags |= LW_REC_COUNTED;
-            r->count_gen = st->count_gen;
+            r->counted = counted;
             ts->counted++;
         }
     }
-    else if (counting) {
-        lw_entry_count_down(e);
+    else if (counted != NULL) {
+        lw_record_count_down(counted);
     }
 }
 
@@ -247,11 +250,11 @@ lw_on_line(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int lin
 {
     ThreadStack *ts = lw_stack(st, tstate);
     ts->events++;
-    FrameRec *r = lw_find(st, ts, key);
+    FrameRec *r = lw_find(ts, key);
     if (LW_UNLIKELY(r == NULL || r->entry != e)) {
         /* Enabled while this frame was running, or the address was reused unseen. */
         if (r != NULL) {
-            lw_truncate(st, ts, (int)(r - ts->recs));
+            lw_truncate(ts, (int)(r - ts->recs));
         }
         r = lw_push(st, ts, key, e, 0, now);
         if (r == NULL) {
@@ -280,7 +283,7 @@ lw_on_exit(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t
 {
     ThreadStack *ts = lw_stack(st, tstate);
     ts->events++;
-    FrameRec *r = lw_find(st, ts, key);
+    FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
     }
@@ -288,7 +291,7 @@ lw_on_exit(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int64_t
     if (LW_UNLIKELY(st->mem_engines)) {
         lw_mem_end(e, &r->mem, r->last_line);
     }
-    lw_pop(st, ts, r, now);
+    lw_pop(ts, r, now);
 }
 
 /* A profiled generator or coroutine frame suspends; `awaiting` when the suspension is an
@@ -298,7 +301,7 @@ lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int aw
 {
     ThreadStack *ts = lw_stack(st, tstate);
     ts->events++;
-    FrameRec *r = lw_find(st, ts, key);
+    FrameRec *r = lw_find(ts, key);
     if (r == NULL || r->entry != e) {
         return;
     }
@@ -308,7 +311,7 @@ lw_on_yield(lw_state *st, PyThreadState *tstate, void *key, CodeEntry *e, int aw
     }
     lw_suspend_put(&st->suspended, key, e, r->last_line, r->flags & ~(LW_REC_OUTER | LW_REC_COUNTED),
                    awaiting ? now : -1);
-    lw_pop(st, ts, r, now);
+    lw_pop(ts, r, now);
 }
 
 /* A profiled generator or coroutine frame resumes (after next/send/throw or an await). */

@@ -19,13 +19,15 @@
 #include <stdint.h>
 
 struct CodeEntry;
+struct EngineObject;
 
 typedef struct {
     void *key;                 /* frame identity (see compat.h / legacy_trace.c) */
     struct CodeEntry *entry;   /* borrowed: kept alive by the engines' code references */
     int last_line;             /* line running since last_time; 0 before the first line */
     int flags;                 /* LW_REC_* */
-    uint64_t count_gen;        /* lw_state.count_gen when LW_REC_COUNTED was set */
+    struct EngineObject *counted;  /* owned, with LW_REC_COUNTED: the engine its start
+                                      counted up, counted down when the record goes */
     int64_t last_time;         /* timer ticks */
     MemRec mem;                /* memory.h: set and read only while memory is traced */
     int64_t start;             /* ticks when it was pushed (started or resumed) */
@@ -41,8 +43,8 @@ typedef struct {
 /* No other record of its code was below it when pushed: its lines' time is the function's
  * counted-once total (LineStat.outer). */
 #define LW_REC_OUTER 2
-/* Its start counted up the engines of a decorated function (lw_entry_count_up): removing
- * the record counts them down. */
+/* Its start counted up the engine of a decorated function (lw_entry_count_up, into
+ * `counted`): removing the record counts that engine down. */
 #define LW_REC_COUNTED 4
 
 typedef struct {

@@ -31,7 +31,7 @@ typedef struct {
                                      engine does not trace memory */
     int counts;                   /* the engine is counted up while a frame of this code
                                      runs: the code of a function its decorator returned
-                                     (engine.c lw_entry_count_up) */
+                                     (engine.c lw_entry_count_up); one slot at most */
 } LineSlot;
 
 /* How a code object suspends, which decides what a yield means for timing. */
@@ -49,7 +49,8 @@ typedef struct CodeEntry {
     int n_lines;             /* lines covered: first_line .. first_line + n_lines - 1 */
     int kind;                /* LW_KIND_* */
     int active;              /* enabled engines holding this code; events are on while > 0 */
-    int counting;            /* slots with `counts` set: frames of this code count engines up */
+    int counting;            /* slots with `counts` set (0 or 1): frames of this code count
+                                that slot's engine up */
     int n_slots;
     int cap_slots;
     LineSlot *slots;         /* owned */

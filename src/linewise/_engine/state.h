@@ -77,9 +77,6 @@ typedef struct {
     uint64_t dropped;           /* events lost to allocation failure (never raised) */
     int mem_engines;            /* enabled engines tracing memory: events.h charges memory
                                    (mem_events.h) while > 0 (engine.c) */
-    uint64_t count_gen;         /* bumped when an engine with decorated code dies: frame
-                                   records counted before then are not counted down (their
-                                   code may have gone with it) */
 
     MonitoringState mon;        /* sys.monitoring backend */
     LegacyState legacy;         /* legacy backend */
@@ -124,14 +121,15 @@ int lw_engine_count_up(EngineObject *self);
  * count is already 0. Returns 0, or -1 with an exception (counting is off regardless). */
 int lw_engine_count_down(EngineObject *self, int keep_armed);
 
-/* A frame of decorated code (CodeEntry.counting) starts: counts up each engine counting
- * on it. Called from the backend's events (monitoring only), so it never raises: a
- * failure to enable is reported as unraisable. */
-void lw_entry_count_up(CodeEntry *e);
-/* The reverse, when the frame's record goes. */
-void lw_entry_count_down(CodeEntry *e);
+/* A frame of decorated code (CodeEntry.counting) starts: counts up the one engine that
+ * counts on it and returns it (a new reference, for the frame's record), or NULL when none
+ * does or enabling it failed. Called from the backend's events (monitoring only), so it
+ * never raises: a failure to enable is reported as unraisable. */
+EngineObject *lw_entry_count_up(CodeEntry *e);
+/* The reverse, when the frame's record goes: counts `engine` down and releases it. */
+void lw_record_count_down(EngineObject *engine);
 /* Counts down the counted records of ts from index `from` up (they are being removed). */
-void lw_stack_uncount(lw_state *st, ThreadStack *ts, int from);
+void lw_stack_uncount(ThreadStack *ts, int from);
 
 /* wrapper.c: what LineProfiler's decorator returns for a plain function. */
 extern PyType_Spec lw_wrapper_spec;
