@@ -185,11 +185,16 @@ lw_truncate(ThreadStack *ts, int size)
 static inline void
 lw_pop(ThreadStack *ts, FrameRec *r, int64_t now)
 {
-    lw_truncate(ts, (int)(r - ts->recs));
-    if (ts->size > 0) {
-        FrameRec *below = r - 1;
-        below->child += now - r->start;
-        below->child_events += ts->events - r->start_events;
+    int i = (int)(r - ts->recs);
+    int64_t start = r->start;
+    uint64_t start_events = r->start_events;
+    /* Read before: counting a decorated frame's engine down may release it, and what its
+     * deallocation runs may grow (move) the stack. */
+    lw_truncate(ts, i);
+    if (i > 0) {
+        FrameRec *below = &ts->recs[i - 1];
+        below->child += now - start;
+        below->child_events += ts->events - start_events;
     }
 }
 
