@@ -301,26 +301,19 @@ PyDoc_STRVAR(add_code_doc,
 "and disable_by_count() around the call would; the engine is armed now and stays armed.\n"
 "Returns True if the code was new to this engine.");
 
-/* Makes `e`'s frames count `self` up (add_code(counting=True)), arming the engine so that
- * their starts are seen. Returns 0, or -1 with an exception (and nothing changed). */
+/* Makes `e`'s frames count `self` up (add_code(counting=True), which has checked that no
+ * engine counts on `e` yet), arming the engine so that their starts are seen. The copy
+ * whose frames these are is made only after this returns, so none starts meanwhile.
+ * Returns 0, or -1 with an exception (and nothing changed). */
 static int
 engine_count_on(EngineObject *self, lw_state *st, CodeEntry *e)
 {
-    LineSlot *slot = lw_entry_slot(e, self);
-    int was = slot->counts;
-    if (!was) {
-        slot->counts = 1;
-        e->counting++;
-        self->pinned++;
-    }
     if (engine_arm(self, st) < 0) {
-        if (!was) {
-            slot->counts = 0;
-            e->counting--;
-            self->pinned--;
-        }
         return -1;
     }
+    lw_entry_slot(e, self)->counts = 1;
+    e->counting++;
+    self->pinned++;
     return 0;
 }
 
